@@ -1,0 +1,40 @@
+using System.Text.Json.Nodes;
+using FunctionGemma.Core.Json;
+
+namespace FunctionGemma.Core.Tests.Json;
+
+public class PythonJsonTests
+{
+    private static readonly JsonArray Cases = Fixture.Load("json_cases.json").AsArray();
+
+    public static TheoryData<int> Indices() => [.. Enumerable.Range(0, Cases.Count)];
+
+    [Theory]
+    [MemberData(nameof(Indices))]
+    public void Dumps_str_and_repr_match_python(int index)
+    {
+        var c = Cases[index]!;
+        var value = PythonJson.Loads((string)c["source"]!);
+        Assert.Equal((string)c["dumps"]!, PythonJson.Dumps(value));
+        Assert.Equal((string)c["str"]!, PythonText.Str(value));
+        Assert.Equal((string)c["repr"]!, PythonText.Repr(value));
+    }
+
+    [Theory]
+    [InlineData("{\"a\": }")]
+    [InlineData("NaN")]
+    [InlineData("[1,]")]
+    [InlineData("")]
+    public void Invalid_json_is_reported_without_throwing(string text) => Assert.False(PythonJson.TryLoads(text, out _));
+
+    [Fact]
+    public void Python_strip_also_removes_the_information_separators() =>
+        Assert.Equal("x", PythonText.Strip("\x1c\x1d\x1e\x1f\u3000 x\u2028\u00a0"));
+
+    [Fact]
+    public void Python_upper_and_lower_expand_like_python()
+    {
+        Assert.Equal("STRASSE", PythonText.Upper("straße"));
+        Assert.Equal("i\u0307", PythonText.Lower("\u0130"));
+    }
+}
