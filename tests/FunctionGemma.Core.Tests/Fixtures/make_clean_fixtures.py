@@ -152,109 +152,114 @@ def clean(row):
             "tool_arguments": json.dumps(args, ensure_ascii=False), "tools_json": json.dumps(tools, ensure_ascii=False)}
 
 
-# ---- adversarial rows ------------------------------------------------------------------------------------------
+def main():
+    # ---- adversarial rows ------------------------------------------------------------------------------------------
 
-SYSTEM = ("You are a deep thinking AI... <tools>{tools}</tools> For each function call return a json object "
-          "within <tool_call> </tool_call> tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-dict>}\n</tool_call>")
-
-
-def call(name, args, compact=True):
-    body = json.dumps({"name": name, "arguments": args}, separators=(",", ":") if compact else None, ensure_ascii=False)
-    return f"<think>\nI should call {name}. Maybe <tool_call> is right.\n</think>\n<tool_call>\n{body}\n</tool_call>"
+    SYSTEM = ("You are a deep thinking AI... <tools>{tools}</tools> For each function call return a json object "
+              "within <tool_call> </tool_call> tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-dict>}\n</tool_call>")
 
 
-def row(tools, turns, task, **extra):
-    r = {"conversations": [{"from": f, "value": v} for f, v in turns], "tools": tools, "task": task,
-         "category": extra.get("category", "Tests"), "source": extra.get("source", "Adversarial"),
-         "scenario_category": extra.get("scenario", "single")}
-    return r
+    def call(name, args, compact=True):
+        body = json.dumps({"name": name, "arguments": args}, separators=(",", ":") if compact else None, ensure_ascii=False)
+        return f"<think>\nI should call {name}. Maybe <tool_call> is right.\n</think>\n<tool_call>\n{body}\n</tool_call>"
 
 
-weather_schema = [{"name": "get_weather", "description": "Get weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string", "description": "City"}, "unit": {"type": "string", "enum": ["c", "f"]}},
-    "required": ["city"]}}]
-xlam = [{"name": "calc", "description": "Calculate things", "parameters": {
-    "nums": {"description": "Numbers", "type": "List[int]"}, "matrix": {"description": "", "type": "List[List[float]]"},
-    "mapping": {"description": "Map", "type": "Dict[str, int]"}, "weird": {"description": "x", "type": "Dict[str,List[int]]"},
-    "opt": {"description": "Optional", "type": "str, optional", "default": "a"}, "flag": {"type": "BOOL"},
-    "n": {"description": "count", "type": " Integer "}, "none_spec": None, "num_spec": 5, "list_type": {"type": ["a", "b"]},
-    "obj_type": {"type": {"kind": "x"}}, "schema_type": {"type": {"type": "number", "minimum": 0}},
-    "null_type": {"type": None}, "num_type": {"type": 7}, "dict_word": {"type": "DICT"}, "arr": {"type": "array"},
-    "nested": {"type": "List[Dict[str, List[int]]]"}, "bad_list": {"type": "list[int]"}}}]
-toolace = [{"name": "find_hotel", "description": "Find hotels", "parameters": {"type": "dict", "properties": {
-    "city": {"type": "string", "description": "City"}, "stars": {"type": "int", "description": "Stars"}}, "required": ["city"]}, "required": None}]
-noreq = [{"name": "list_items", "description": "List all", "parameters": {"type": "object", "properties": {"limit": {"type": "integer"}}}}]
-openai_wrapped = [{"type": "function", "function": {"name": "get_weather", "description": "w", "parameters": {"type": "object", "properties": {}}}}]
+    def row(tools, turns, task, **extra):
+        r = {"conversations": [{"from": f, "value": v} for f, v in turns], "tools": tools, "task": task,
+             "category": extra.get("category", "Tests"), "source": extra.get("source", "Adversarial"),
+             "scenario_category": extra.get("scenario", "single")}
+        return r
 
-rows = []
-add = lambda name, r: rows.append((name, r))
 
-t = "What's the weather in Paris?"
-add("schema_tools_json_string", row(json.dumps(weather_schema), [("system", SYSTEM), ("human", t + "\n\n"), ("gpt", call("get_weather", {"city": "Paris", "unit": "c"}))], t))
-add("schema_tools_as_list", row(weather_schema, [("system", SYSTEM), ("human", t), ("gpt", call("get_weather", {"city": "Paris"}, compact=False))], t))
-add("tools_empty_string", row("   ", [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("tools_malformed_json", row("[{\"name\": \"get_weather\",", [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("tools_json_object_not_list", row(json.dumps(weather_schema[0]), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("tools_number", row(42, [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("tools_null", row(None, [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("tools_with_non_object_entries", row(json.dumps(["x", 3, None] + weather_schema), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("per_argument_types", row(json.dumps(xlam), [("human", "Sum these"), ("gpt", call("calc", {"nums": [1, 2], "opt": "b"}))], "Sum these"))
-add("toolace_dict_type", row(json.dumps(toolace), [("system", SYSTEM), ("human", "Hotels in Rome with 4 stars"), ("gpt", call("find_hotel", {"city": "Rome", "stars": 4}))], "Hotels in Rome with 4 stars"))
-add("no_required_params_args_emptied", row(json.dumps(noreq), [("human", "List 5"), ("gpt", call("list_items", {"limit": 5}))], "List 5"))
-add("openai_wrapped_dropped", row(json.dumps(openai_wrapped), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("gold_tool_missing", row(json.dumps(weather_schema), [("human", t), ("gpt", call("get_forecast", {"city": "Paris"}))], t))
-add("no_tool_call_relevance", row(json.dumps(weather_schema), [("system", SYSTEM), ("human", "Tell me a joke"), ("gpt", "<think>\nno tool\n</think>I can't.")], "Tell me a joke", scenario="relevance"))
-add("placeholder_only_in_system", row(json.dumps(weather_schema), [("system", SYSTEM), ("human", t), ("gpt", "<think>\nhmm\n</think>Which unit?")], t))
-add("bad_json_first_block_then_good_turn", row(json.dumps(weather_schema), [
-    ("human", t), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": }\n</tool_call>\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Lyon\"}}\n</tool_call>"),
-    ("tool", "<tool_response>\n{}\n</tool_response>"), ("gpt", call("get_weather", {"city": "Nice"}))], t))
-add("block_missing_arguments_then_good", row(json.dumps(weather_schema), [
-    ("human", t), ("gpt", "<tool_call>{\"name\": \"get_weather\"}</tool_call>"), ("gpt", call("get_weather", {"city": "Oslo"}))], t))
-add("parallel_calls_first_taken", row(json.dumps(weather_schema), [
-    ("human", t), ("gpt", call("get_weather", {"city": "Paris"}) + "\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Rome\"}}\n</tool_call>")], t))
-add("multiturn_task_is_second_user", row(json.dumps(weather_schema), [
-    ("system", SYSTEM), ("human", "Hi there"), ("gpt", "<think>x</think>Hello!"), ("human", "And in Berlin?"),
-    ("gpt", call("get_weather", {"city": "Berlin"})), ("tool", "<tool_response>\n{\"name\": \"get_weather\", \"content\": 1}\n</tool_response>"),
-    ("gpt", "It is sunny.")], "And in Berlin?", scenario="multiturn"))
-add("multiturn_call_only_after_later_user", row(json.dumps(weather_schema), [
-    ("human", "Hi there"), ("gpt", "Hello"), ("human", "Weather in Oslo?"), ("gpt", call("get_weather", {"city": "Oslo"}))], "Hi there"))
-add("task_not_found_uses_last_user", row(json.dumps(weather_schema), [
-    ("human", "First question"), ("gpt", call("get_weather", {"city": "A"})), ("human", "Second question"), ("gpt", call("get_weather", {"city": "B"}))], "Something else entirely"))
-add("task_contains_user_turn", row(json.dumps(weather_schema), [("human", "Paris?"), ("gpt", call("get_weather", {"city": "Paris"}))], "Weather in Paris? Please answer"))
-add("task_empty_uses_last_user", row(json.dumps(weather_schema), [("human", "Q1"), ("gpt", call("get_weather", {"city": "X"}))], ""))
-add("task_null", row(json.dumps(weather_schema), [("human", "Q1"), ("gpt", call("get_weather", {"city": "X"}))], None))
-add("empty_user_turn_matches_any_task", row(json.dumps(weather_schema), [("human", ""), ("gpt", call("get_weather", {"city": "E"})), ("human", t), ("gpt", call("get_weather", {"city": "P"}))], t))
-add("roles_case_and_space", row(json.dumps(weather_schema), [(" Human ", t), ("GPT", call("get_weather", {"city": "Paris"}))], t))
-add("roles_user_assistant_model", row(json.dumps(weather_schema), [("user", t), ("model", call("get_weather", {"city": "Paris"}))], t))
-add("no_user_turn", row(json.dumps(weather_schema), [("system", SYSTEM), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("no_turns", row(json.dumps(weather_schema), [], t))
-add("arguments_json_string_xlam", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": \"{\\\"city\\\": \\\"Paris\\\"}\"}\n</tool_call>")], t))
-add("arguments_list", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\": \"get_weather\", \"arguments\": [1, 2]}</tool_call>")], t))
-add("arguments_null", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\": \"get_weather\", \"arguments\": null}</tool_call>")], t))
-add("non_ascii_and_escapes", row(json.dumps(weather_schema, ensure_ascii=False), [("human", "Wetter in München? 東京 🌧"), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"München \\u6771\\u4eac 🌧\", \"note\": \"tab\\there\\nnew \\\"q\\\" back\\\\slash \\u0001 \\u001f \\u007f \\u2028 é\"}}\n</tool_call>")], "Wetter in München? 東京 🌧"))
-add("floats_and_big_ints", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"X\",\"a\":1.0,\"b\":1e-5,\"c\":1E16,\"d\":123456789012345678901234567890,\"e\":-0,\"f\":-0.0,\"g\":0.1,\"h\":1.5e300,\"i\":2.5E-7,\"j\":100.0,\"k\":1e22,\"l\":123456789.123456789,\"m\":0.0001,\"n\":true,\"o\":null,\"p\":[1.10,{\"q\":{}}],\"r\":[],\"s\":1e400}}</tool_call>")], t))
-add("key_order_kept_and_duplicates", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"z\":1,\"city\":\"X\",\"a\":2,\"z\":3}}</tool_call>")], t))
-add("tool_call_no_newlines_and_spaces", row(json.dumps(weather_schema), [("human", t), ("gpt", "text before <tool_call>   {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}   </tool_call> after")], t))
-add("nested_braces_in_args", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"P\", \"filter\": {\"a\": {\"b\": \"}\"}}}}\n</tool_call>")], t))
-add("think_mentions_tool_call_tag_with_brace", row(json.dumps(weather_schema), [("human", t), ("gpt", "<think>I will write <tool_call>{\"oops\": 1}</tool_call> later</think>\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Q\"}}\n</tool_call>")], t))
-add("tool_turn_between_not_scanned", row(json.dumps(weather_schema), [("human", t), ("tool", call("get_weather", {"city": "T"})), ("gpt", call("get_weather", {"city": "G"}))], t))
-add("tool_without_name", row(json.dumps([{"description": "nameless", "parameters": {}}] + weather_schema), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
-add("duplicate_tool_names_first_wins", row(json.dumps(noreq + [{"name": "list_items", "parameters": {"limit": {"type": "int"}}}]), [("human", "L"), ("gpt", call("list_items", {"limit": 1}))], "L"))
-add("tool_description_null_and_missing", row(json.dumps([{"name": "f", "description": None, "parameters": None}, {"name": "g"}]), [("human", "x"), ("gpt", call("g", {"a": 1}))], "x"))
-add("schema_with_required_null", row(json.dumps([{"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}, "required": None}}]), [("human", "x"), ("gpt", call("f", {"a": "1"}))], "x"))
-add("schema_params_without_properties_is_per_argument", row(json.dumps([{"name": "f", "parameters": {"type": "object", "a": {"type": "int"}}}]), [("human", "x"), ("gpt", call("f", {"a": 1}))], "x"))
-add("params_list_not_dict", row(json.dumps([{"name": "f", "parameters": ["a", "b"]}]), [("human", "x"), ("gpt", call("f", {"a": 1}))], "x"))
-add("gold_name_not_string", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\": 5, \"arguments\": {}}</tool_call>")], t))
-add("turn_values_not_strings", {"conversations": [{"from": "human", "value": 5}, {"from": None, "value": "x"}, "junk", {"from": "gpt", "value": call("get_weather", {"city": "P"})}], "tools": json.dumps(weather_schema), "task": "5"})
-add("description_falsy_values", row(json.dumps([{"name": "f", "parameters": {"a": {"description": 0, "type": "int"}, "b": {"description": [], "type": "str"}, "c": {"description": "  ", "type": "float"}, "d": {"description": None}}}]), [("human", "x"), ("gpt", call("f", {"a": 1}))], "x"))
-add("unicode_whitespace_task", row(json.dumps(weather_schema), [("human", "\u3000Weather?\u00a0\x1c"), ("gpt", call("get_weather", {"city": "W"}))], "Weather?"))
-add("deeply_nested_types", row(json.dumps([{"name": "f", "parameters": {"m": {"type": "Dict[str, Dict[str, List[bool]]]"}, "n": {"type": "List[ List[int] ]"}, "o": {"type": "Dict[int,  float]"}, "p": {"type": "List[]"}, "q": {"type": "Dict[x]"}}}]), [("human", "x"), ("gpt", call("f", {"m": {}}))], "x"))
-add("system_turn_contains_real_looking_call", row(json.dumps(weather_schema), [("system", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"S\"}}</tool_call>"), ("human", t), ("gpt", "No call")], t))
-add("gpt_before_user_ignored", row(json.dumps(weather_schema), [("gpt", call("get_weather", {"city": "Early"})), ("human", t), ("gpt", call("get_weather", {"city": "Late"}))], t))
-add("lone_surrogate_free_emoji_keys", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"x\",\"🔑\":\"\\ud83d\\ude00\",\"ключ\":\"значение\"}}</tool_call>")], t))
+    weather_schema = [{"name": "get_weather", "description": "Get weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string", "description": "City"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "required": ["city"]}}]
+    xlam = [{"name": "calc", "description": "Calculate things", "parameters": {
+        "nums": {"description": "Numbers", "type": "List[int]"}, "matrix": {"description": "", "type": "List[List[float]]"},
+        "mapping": {"description": "Map", "type": "Dict[str, int]"}, "weird": {"description": "x", "type": "Dict[str,List[int]]"},
+        "opt": {"description": "Optional", "type": "str, optional", "default": "a"}, "flag": {"type": "BOOL"},
+        "n": {"description": "count", "type": " Integer "}, "none_spec": None, "num_spec": 5, "list_type": {"type": ["a", "b"]},
+        "obj_type": {"type": {"kind": "x"}}, "schema_type": {"type": {"type": "number", "minimum": 0}},
+        "null_type": {"type": None}, "num_type": {"type": 7}, "dict_word": {"type": "DICT"}, "arr": {"type": "array"},
+        "nested": {"type": "List[Dict[str, List[int]]]"}, "bad_list": {"type": "list[int]"}}}]
+    toolace = [{"name": "find_hotel", "description": "Find hotels", "parameters": {"type": "dict", "properties": {
+        "city": {"type": "string", "description": "City"}, "stars": {"type": "int", "description": "Stars"}}, "required": ["city"]}, "required": None}]
+    noreq = [{"name": "list_items", "description": "List all", "parameters": {"type": "object", "properties": {"limit": {"type": "integer"}}}}]
+    openai_wrapped = [{"type": "function", "function": {"name": "get_weather", "description": "w", "parameters": {"type": "object", "properties": {}}}}]
 
-out = []
-for name, r in rows:
-    text = json.dumps(r, ensure_ascii=False)
-    out.append({"name": name, "row_json": text, "expected": clean(json.loads(text))})
-json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+    rows = []
+    add = lambda name, r: rows.append((name, r))
+
+    t = "What's the weather in Paris?"
+    add("schema_tools_json_string", row(json.dumps(weather_schema), [("system", SYSTEM), ("human", t + "\n\n"), ("gpt", call("get_weather", {"city": "Paris", "unit": "c"}))], t))
+    add("schema_tools_as_list", row(weather_schema, [("system", SYSTEM), ("human", t), ("gpt", call("get_weather", {"city": "Paris"}, compact=False))], t))
+    add("tools_empty_string", row("   ", [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("tools_malformed_json", row("[{\"name\": \"get_weather\",", [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("tools_json_object_not_list", row(json.dumps(weather_schema[0]), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("tools_number", row(42, [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("tools_null", row(None, [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("tools_with_non_object_entries", row(json.dumps(["x", 3, None] + weather_schema), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("per_argument_types", row(json.dumps(xlam), [("human", "Sum these"), ("gpt", call("calc", {"nums": [1, 2], "opt": "b"}))], "Sum these"))
+    add("toolace_dict_type", row(json.dumps(toolace), [("system", SYSTEM), ("human", "Hotels in Rome with 4 stars"), ("gpt", call("find_hotel", {"city": "Rome", "stars": 4}))], "Hotels in Rome with 4 stars"))
+    add("no_required_params_args_emptied", row(json.dumps(noreq), [("human", "List 5"), ("gpt", call("list_items", {"limit": 5}))], "List 5"))
+    add("openai_wrapped_dropped", row(json.dumps(openai_wrapped), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("gold_tool_missing", row(json.dumps(weather_schema), [("human", t), ("gpt", call("get_forecast", {"city": "Paris"}))], t))
+    add("no_tool_call_relevance", row(json.dumps(weather_schema), [("system", SYSTEM), ("human", "Tell me a joke"), ("gpt", "<think>\nno tool\n</think>I can't.")], "Tell me a joke", scenario="relevance"))
+    add("placeholder_only_in_system", row(json.dumps(weather_schema), [("system", SYSTEM), ("human", t), ("gpt", "<think>\nhmm\n</think>Which unit?")], t))
+    add("bad_json_first_block_then_good_turn", row(json.dumps(weather_schema), [
+        ("human", t), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": }\n</tool_call>\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Lyon\"}}\n</tool_call>"),
+        ("tool", "<tool_response>\n{}\n</tool_response>"), ("gpt", call("get_weather", {"city": "Nice"}))], t))
+    add("block_missing_arguments_then_good", row(json.dumps(weather_schema), [
+        ("human", t), ("gpt", "<tool_call>{\"name\": \"get_weather\"}</tool_call>"), ("gpt", call("get_weather", {"city": "Oslo"}))], t))
+    add("parallel_calls_first_taken", row(json.dumps(weather_schema), [
+        ("human", t), ("gpt", call("get_weather", {"city": "Paris"}) + "\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Rome\"}}\n</tool_call>")], t))
+    add("multiturn_task_is_second_user", row(json.dumps(weather_schema), [
+        ("system", SYSTEM), ("human", "Hi there"), ("gpt", "<think>x</think>Hello!"), ("human", "And in Berlin?"),
+        ("gpt", call("get_weather", {"city": "Berlin"})), ("tool", "<tool_response>\n{\"name\": \"get_weather\", \"content\": 1}\n</tool_response>"),
+        ("gpt", "It is sunny.")], "And in Berlin?", scenario="multiturn"))
+    add("multiturn_call_only_after_later_user", row(json.dumps(weather_schema), [
+        ("human", "Hi there"), ("gpt", "Hello"), ("human", "Weather in Oslo?"), ("gpt", call("get_weather", {"city": "Oslo"}))], "Hi there"))
+    add("task_not_found_uses_last_user", row(json.dumps(weather_schema), [
+        ("human", "First question"), ("gpt", call("get_weather", {"city": "A"})), ("human", "Second question"), ("gpt", call("get_weather", {"city": "B"}))], "Something else entirely"))
+    add("task_contains_user_turn", row(json.dumps(weather_schema), [("human", "Paris?"), ("gpt", call("get_weather", {"city": "Paris"}))], "Weather in Paris? Please answer"))
+    add("task_empty_uses_last_user", row(json.dumps(weather_schema), [("human", "Q1"), ("gpt", call("get_weather", {"city": "X"}))], ""))
+    add("task_null", row(json.dumps(weather_schema), [("human", "Q1"), ("gpt", call("get_weather", {"city": "X"}))], None))
+    add("empty_user_turn_matches_any_task", row(json.dumps(weather_schema), [("human", ""), ("gpt", call("get_weather", {"city": "E"})), ("human", t), ("gpt", call("get_weather", {"city": "P"}))], t))
+    add("roles_case_and_space", row(json.dumps(weather_schema), [(" Human ", t), ("GPT", call("get_weather", {"city": "Paris"}))], t))
+    add("roles_user_assistant_model", row(json.dumps(weather_schema), [("user", t), ("model", call("get_weather", {"city": "Paris"}))], t))
+    add("no_user_turn", row(json.dumps(weather_schema), [("system", SYSTEM), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("no_turns", row(json.dumps(weather_schema), [], t))
+    add("arguments_json_string_xlam", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": \"{\\\"city\\\": \\\"Paris\\\"}\"}\n</tool_call>")], t))
+    add("arguments_list", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\": \"get_weather\", \"arguments\": [1, 2]}</tool_call>")], t))
+    add("arguments_null", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\": \"get_weather\", \"arguments\": null}</tool_call>")], t))
+    add("non_ascii_and_escapes", row(json.dumps(weather_schema, ensure_ascii=False), [("human", "Wetter in München? 東京 🌧"), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"München \\u6771\\u4eac 🌧\", \"note\": \"tab\\there\\nnew \\\"q\\\" back\\\\slash \\u0001 \\u001f \\u007f \\u2028 é\"}}\n</tool_call>")], "Wetter in München? 東京 🌧"))
+    add("floats_and_big_ints", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"X\",\"a\":1.0,\"b\":1e-5,\"c\":1E16,\"d\":123456789012345678901234567890,\"e\":-0,\"f\":-0.0,\"g\":0.1,\"h\":1.5e300,\"i\":2.5E-7,\"j\":100.0,\"k\":1e22,\"l\":123456789.123456789,\"m\":0.0001,\"n\":true,\"o\":null,\"p\":[1.10,{\"q\":{}}],\"r\":[],\"s\":1e400}}</tool_call>")], t))
+    add("key_order_kept_and_duplicates", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"z\":1,\"city\":\"X\",\"a\":2,\"z\":3}}</tool_call>")], t))
+    add("tool_call_no_newlines_and_spaces", row(json.dumps(weather_schema), [("human", t), ("gpt", "text before <tool_call>   {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}   </tool_call> after")], t))
+    add("nested_braces_in_args", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"P\", \"filter\": {\"a\": {\"b\": \"}\"}}}}\n</tool_call>")], t))
+    add("think_mentions_tool_call_tag_with_brace", row(json.dumps(weather_schema), [("human", t), ("gpt", "<think>I will write <tool_call>{\"oops\": 1}</tool_call> later</think>\n<tool_call>\n{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Q\"}}\n</tool_call>")], t))
+    add("tool_turn_between_not_scanned", row(json.dumps(weather_schema), [("human", t), ("tool", call("get_weather", {"city": "T"})), ("gpt", call("get_weather", {"city": "G"}))], t))
+    add("tool_without_name", row(json.dumps([{"description": "nameless", "parameters": {}}] + weather_schema), [("human", t), ("gpt", call("get_weather", {"city": "Paris"}))], t))
+    add("duplicate_tool_names_first_wins", row(json.dumps(noreq + [{"name": "list_items", "parameters": {"limit": {"type": "int"}}}]), [("human", "L"), ("gpt", call("list_items", {"limit": 1}))], "L"))
+    add("tool_description_null_and_missing", row(json.dumps([{"name": "f", "description": None, "parameters": None}, {"name": "g"}]), [("human", "x"), ("gpt", call("g", {"a": 1}))], "x"))
+    add("schema_with_required_null", row(json.dumps([{"name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}, "required": None}}]), [("human", "x"), ("gpt", call("f", {"a": "1"}))], "x"))
+    add("schema_params_without_properties_is_per_argument", row(json.dumps([{"name": "f", "parameters": {"type": "object", "a": {"type": "int"}}}]), [("human", "x"), ("gpt", call("f", {"a": 1}))], "x"))
+    add("params_list_not_dict", row(json.dumps([{"name": "f", "parameters": ["a", "b"]}]), [("human", "x"), ("gpt", call("f", {"a": 1}))], "x"))
+    add("gold_name_not_string", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\": 5, \"arguments\": {}}</tool_call>")], t))
+    add("turn_values_not_strings", {"conversations": [{"from": "human", "value": 5}, {"from": None, "value": "x"}, "junk", {"from": "gpt", "value": call("get_weather", {"city": "P"})}], "tools": json.dumps(weather_schema), "task": "5"})
+    add("description_falsy_values", row(json.dumps([{"name": "f", "parameters": {"a": {"description": 0, "type": "int"}, "b": {"description": [], "type": "str"}, "c": {"description": "  ", "type": "float"}, "d": {"description": None}}}]), [("human", "x"), ("gpt", call("f", {"a": 1}))], "x"))
+    add("unicode_whitespace_task", row(json.dumps(weather_schema), [("human", "\u3000Weather?\u00a0\x1c"), ("gpt", call("get_weather", {"city": "W"}))], "Weather?"))
+    add("deeply_nested_types", row(json.dumps([{"name": "f", "parameters": {"m": {"type": "Dict[str, Dict[str, List[bool]]]"}, "n": {"type": "List[ List[int] ]"}, "o": {"type": "Dict[int,  float]"}, "p": {"type": "List[]"}, "q": {"type": "Dict[x]"}}}]), [("human", "x"), ("gpt", call("f", {"m": {}}))], "x"))
+    add("system_turn_contains_real_looking_call", row(json.dumps(weather_schema), [("system", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"S\"}}</tool_call>"), ("human", t), ("gpt", "No call")], t))
+    add("gpt_before_user_ignored", row(json.dumps(weather_schema), [("gpt", call("get_weather", {"city": "Early"})), ("human", t), ("gpt", call("get_weather", {"city": "Late"}))], t))
+    add("lone_surrogate_free_emoji_keys", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"x\",\"🔑\":\"\\ud83d\\ude00\",\"ключ\":\"значение\"}}</tool_call>")], t))
+
+    out = []
+    for name, r in rows:
+        text = json.dumps(r, ensure_ascii=False)
+        out.append({"name": name, "row_json": text, "expected": clean(json.loads(text))})
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()
