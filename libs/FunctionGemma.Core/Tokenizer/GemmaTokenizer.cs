@@ -21,8 +21,8 @@ namespace FunctionGemma.Core.Tokenizer;
 /// <para>
 /// Tokenizers.DotNet always encodes with <c>add_special_tokens=True</c> and decodes with
 /// <c>skip_special_tokens=True</c>; this class adds the other modes: it strips the prefix the post-processor adds,
-/// and decodes the runs between special ids natively, splicing the special tokens' text in between (exact, because
-/// the decoder never joins across a special token).
+/// and, to keep special tokens, decodes the runs between them natively and splices their text in between (exact,
+/// because a special token's text ends any byte-fallback run in the decoder).
 /// </para>
 /// <para>
 /// Which ids are special: an added token whose tokenizer.json entry has <c>"special": true</c>, plus every token the
@@ -185,15 +185,26 @@ public sealed class GemmaTokenizer : ITextTokenizer, IDisposable
     /// <inheritdoc/>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecial)
     {
+        for (var i = 0; i < ids.Length; i++)
+            if (ids[i] < 0) throw new ArgumentOutOfRangeException(nameof(ids), ids[i], $"Token id at position {i} is negative.");
+        if (skipSpecial)
+        {
+            // Hugging Face drops the special tokens first and decodes the rest as one sequence, so byte-fallback
+            // tokens on both sides of a dropped token join into one UTF-8 run.
+            var kept = new uint[ids.Length];
+            var n = 0;
+            foreach (var id in ids)
+                if (!IsSpecial(id)) kept[n++] = (uint)id;
+            return n == 0 ? "" : _native.Decode(n == kept.Length ? kept : kept[..n]);
+        }
+        // Keeping them: a special token's text ends any byte-fallback run, so the runs between them decode on their own.
         var text = new StringBuilder(ids.Length * 4);
         var runStart = 0;
         for (var i = 0; i < ids.Length; i++)
         {
-            var id = ids[i];
-            if (id < 0) throw new ArgumentOutOfRangeException(nameof(ids), id, $"Token id at position {i} is negative.");
-            if (id >= _special.Length || !_special[id]) continue;
+            if (!IsSpecial(ids[i])) continue;
             AppendNative(text, ids[runStart..i]);
-            if (!skipSpecial) text.Append(_idToToken[id]);
+            text.Append(_idToToken[ids[i]]);
             runStart = i + 1;
         }
         AppendNative(text, ids[runStart..]);

@@ -75,6 +75,14 @@ public class GemmaTokenizerTests
         Assert.Equal("a\uFFFDb", Tok.Decode([Tok.TokenToId("a"), Tok.TokenToId("<0x9D>"), Tok.TokenToId("b")], skipSpecial: false));
     }
 
+    [Fact]
+    public void Skipping_a_special_token_joins_the_byte_tokens_around_it_as_hugging_face_does()
+    {
+        int[] ids = [Tok.TokenToId("<0xF0>"), FunctionGemmaTokens.StartFunctionResponse, Tok.TokenToId("<0x9F>"), Tok.TokenToId("<0xA6>"), Tok.TokenToId("<0x9C>")];
+        Assert.Equal("\U0001F99C", Tok.Decode(ids, skipSpecial: true));
+        Assert.Equal("\uFFFD<start_function_response>\uFFFD\uFFFD\uFFFD", Tok.Decode(ids, skipSpecial: false));
+    }
+
     [Theory]
     [InlineData("Hello world")]
     [InlineData("  two leading spaces, a tab\tand\n\n\nnewlines  ")]
