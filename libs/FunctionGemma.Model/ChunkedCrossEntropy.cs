@@ -1,0 +1,64 @@
+using static TorchSharp.torch;
+
+namespace FunctionGemma.Model;
+
+/// <summary>Summed cross-entropy over some target tokens, with how many were predicted right.</summary>
+/// <param name="LossSum">Sum of per-token losses (nats).</param>
+/// <param name="Correct">Targets that were the argmax.</param>
+/// <param name="Tokens">Targets counted.</param>
+public readonly record struct CrossEntropyResult(double LossSum, long Correct, long Tokens);
+
+/// <summary>
+/// Cross-entropy of the tied LM head over the 262k vocabulary, computed a chunk of tokens at a time so the
+/// <c>[tokens, vocab]</c> fp32 logits never exist at once. The backward is written out (softmax minus one-hot)
+/// rather than recorded, so a chunk's logits are freed as soon as its gradients are taken.
+/// </summary>
+public static class ChunkedCrossEntropy
+{
+    /// <summary>
+    /// Loss of <paramref name="hidden"/> <c>[N, H]</c> (final-norm outputs) against <paramref name="targets"/> <c>[N]</c>
+    /// through logits <c>hidden @ weight^T</c>. When <paramref name="gradHidden"/> is given (<c>[N, H]</c>, dtype of
+    /// hidden) it receives d(loss * gradScale)/d(hidden), and <paramref name="weight"/>'s <c>.grad</c> accumulates
+    /// d(loss * gradScale)/d(weight). Logits are formed in the dtype of <paramref name="hidden"/>, then upcast to fp32,
+    /// as Hugging Face does.
+    /// </summary>
+    public static CrossEntropyResult Compute(Tensor hidden, Tensor weight, Tensor targets, int chunkTokens,
+        Tensor? gradHidden = null, double gradScale = 1.0)
+    {
+        long n = hidden.shape[0];
+        if (n == 0) return new CrossEntropyResult(0, 0, 0);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var w = weight.detach();
+        var lossSum = zeros([], ScalarType.Float64, hidden.device);
+        var correct = zeros([], ScalarType.Int64, hidden.device);
+        Tensor? wGrad = null;
+        if (gradHidden is not null)
+        {
+            if (weight.grad is null) weight.grad = zeros_like(weight);
+            wGrad = weight.grad!;
+        }
+        for (long start = 0; start < n; start += chunkTokens)
+        {
+            using var chunkScope = NewDisposeScope();
+            long len = Math.Min(chunkTokens, n - start);
+            var h = hidden.narrow(0, start, len);
+            var t = targets.narrow(0, start, len);
+            var logits = nn.functional.linear(h, w).to_type(ScalarType.Float32);
+            var lse = logits.logsumexp(-1, keepdim: true);
+            var picked = logits.gather(1, t.unsqueeze(1));
+            lossSum.add_((lse - picked).sum().to_type(ScalarType.Float64));
+            correct.add_(logits.argmax(-1).eq(t).sum());
+            if (gradHidden is null) continue;
+            // d/dlogits of the summed loss = softmax - onehot, computed in place over the fp32 logits.
+            var p = logits.sub_(lse).exp_();
+            p.scatter_add_(1, t.unsqueeze(1), full([len, 1], -1.0f, ScalarType.Float32, p.device));
+            if (gradScale != 1.0) p.mul_(gradScale);
+            var g = p.to_type(hidden.dtype);
+            gradHidden.narrow(0, start, len).copy_(g.matmul(w));
+            if (wGrad!.dtype == g.dtype) wGrad.addmm_(g.t(), h);
+            else wGrad.add_(g.t().matmul(h).to_type(wGrad.dtype));
+        }
+        return new CrossEntropyResult(lossSum.item<double>(), correct.item<long>(), n);
+    }
+}
