@@ -57,7 +57,10 @@ public static class FunctionGemmaTokens
     /// <c>sfr_token</c> = <c>&lt;start_function_response&gt;</c>). Transformers marks named tokens special, so together with
     /// the <c>special</c> flags of the Gemma 3 tokenizer.json (which add <c>&lt;start_of_turn&gt;</c>/<c>&lt;end_of_turn&gt;</c>)
     /// they decide what <c>skip_special_tokens=True</c> removes: <c>&lt;start_function_response&gt;</c> goes, while the
-    /// declaration/call/escape tokens and <c>&lt;end_function_response&gt;</c> stay (they are only added tokens).
+    /// declaration/call/escape tokens and <c>&lt;end_function_response&gt;</c> stay (they are only added tokens). Checked
+    /// with transformers 5.17 on a FunctionGemma-style tokenizer_config.json: it skips exactly ids 0–4, 50, 105, 106,
+    /// 255999, 256000 and 262144, also when the tokenizer.json itself flags only Gemma 3's special tokens
+    /// (meta.transformers in the tokenizer fixtures).
     /// </summary>
     public static ImmutableArray<string> NamedSpecialTokens { get; } =
         ["<bos>", "<eos>", "<unk>", "<pad>", "<mask>", "<start_of_image>", "<end_of_image>", "<image_soft_token>", "<start_function_response>"];
