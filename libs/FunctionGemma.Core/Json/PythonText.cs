@@ -29,13 +29,19 @@ public static class PythonText
     public static string Lower(string s)
     {
         var sb = new StringBuilder(s.Length);
-        foreach (var rune in EnumerateRunesLenient(s))
+        var runes = EnumerateRunesLenient(s).ToList();
+        for (int i = 0; i < runes.Count; i++)
         {
+            var rune = runes[i];
             if (rune.Value == 0x130) sb.Append("i\u0307");
+            // Final sigma (approximated: after a letter, not before one), which Python's lower() applies.
+            else if (rune.Value == 0x3A3 && i > 0 && IsLetter(runes[i - 1]) && (i + 1 == runes.Count || !IsLetter(runes[i + 1]))) sb.Append('\u03C2');
             else AppendRune(sb, rune.IsValid ? Rune.ToLowerInvariant(rune.Rune) : default, rune);
         }
         return sb.ToString();
     }
+
+    private static bool IsLetter(LenientRune r) => r.IsValid && Rune.IsLetter(r.Rune);
 
     /// <summary>Python <c>str.upper()</c>: simple case mapping per code point plus the common full-case expansions (ß → SS, ligatures).</summary>
     public static string Upper(string s)

@@ -64,8 +64,11 @@ public static class ChatTemplate
             string? role = roleV.Defined && IsString(roleV.Value, out var r) ? (r == "assistant" ? "model" : r) : null;
             if (role != "tool")
             {
-                if (role is null) throw new ChatTemplateException($"Message {m} has no string 'role'.");
-                if (prev != "tool_response") sb.Append("<start_of_turn>").Append(role).Append('\n');
+                if (prev != "tool_response")
+                {
+                    if (role is null) throw new ChatTemplateException($"Message {m} has no string 'role' (the template concatenates it into the turn header).");
+                    sb.Append("<start_of_turn>").Append(role).Append('\n');
+                }
                 prev = null;
                 var content = Get(message, "content");
                 if (content.Defined && content.Value is not null)

@@ -26,6 +26,86 @@ env.globals["raise_exception"] = raise_exception
 template = env.from_string(open(path, encoding="utf-8").read())
 
 
+# ---- seeded random cases: schema and value shapes the hand-written cases do not reach ------------------------------
+import random  # noqa: E402
+
+KEYS = ["a", "B", "b", "_x", "Zeta", "zeta", "ä", "Ä", "İx", "ix", "ΣΑΣ", "σας", "é", "E", "東", "🌧", "a1", "A1", "k9",
+        "description", "type", "required", "properties", "nullable", "enum", "items", "default", "format"]
+TYPES = ["string", "STRING", "object", "array", "integer", "number", "boolean", "dict", "int", "str", None, "missing",
+         ["string", "null"], "Object", "ARRAY", "straße", 7]
+STRINGS = ["", "x", "Paris, FR", "a,b}{:\"", "quote ' and \"", "München 東京 🌧", "line1\nline2", "  padded  ", "None", "<b>", "ΣΑΣ"]
+FLOATS = [0.5, 3.0, 1e-05, 1e16, 0.1, -2.5, 1e22, 123456789.125, 5e-324, -0.0, 0.0001, 1.5e300]
+
+
+def rand_value(r, depth):
+    kind = r.randrange(9 if depth > 0 else 6)
+    if kind == 0:
+        return r.choice(STRINGS)
+    if kind == 1:
+        return r.choice([0, 1, -7, 42, 2**53 + 1, 123456789012345678901234567890, -(2**70)])
+    if kind == 2:
+        return r.choice(FLOATS + [r.uniform(-1e6, 1e6), r.random() * 10 ** r.randint(-30, 30)])
+    if kind == 3:
+        return r.choice([True, False])
+    if kind in (4, 5):
+        return None if kind == 4 else r.choice(STRINGS)
+    if kind in (6, 7):
+        return [rand_value(r, depth - 1) for _ in range(r.randrange(4))]
+    return {r.choice(KEYS): rand_value(r, depth - 1) for _ in range(r.randrange(4))}
+
+
+def rand_schema(r, depth):
+    s = {}
+    if r.random() < 0.7:
+        s["description"] = r.choice(STRINGS + [None, 5])
+    t = r.choice(TYPES)
+    if t != "missing":
+        s["type"] = t
+    if r.random() < 0.3:
+        s["enum"] = r.choice([[], ["a", "b"], [1, "x", None], "abc"])
+    if depth > 0 and r.random() < 0.5:
+        s["properties"] = {r.choice(KEYS): rand_schema(r, depth - 1) for _ in range(r.randrange(4))}
+    if r.random() < 0.4:
+        s["required"] = r.choice([[], ["a", "b"], "ab", ["東"]])
+    if depth > 0 and r.random() < 0.4:
+        s["items"] = r.choice([{}, None, [1], rand_schema(r, depth - 1), {"type": r.choice(TYPES[:-1] + [["integer", "null"]]), "x": rand_value(r, 1), "description": None}])
+    for extra in ("nullable", "default", "format"):
+        if r.random() < 0.15:
+            s[extra] = rand_value(r, 1)
+    return s
+
+
+def add_random_cases(add):
+    r = random.Random(20261125)
+    for n in range(120):
+        tools = []
+        for _ in range(r.randrange(0, 3)):
+            params = r.choice([None, {}, {"type": "object", "properties": {r.choice(KEYS): rand_schema(r, 2) for _ in range(r.randrange(1, 6))}, "required": ["a"]},
+                               rand_schema(r, 3)])
+            f = {"name": r.choice(["f", "get_weather", "Tool_1"]), "description": r.choice(STRINGS)}
+            if params is not None:
+                f["parameters"] = params
+            tools.append({"type": "function", "function": f})
+        messages = []
+        if r.random() < 0.5:
+            messages.append({"role": r.choice(["system", "developer"]), "content": r.choice(STRINGS)})
+        for _ in range(r.randrange(1, 5)):
+            kind = r.randrange(5)
+            if kind == 0:
+                messages.append({"role": "user", "content": r.choice(STRINGS)})
+            elif kind == 1:
+                messages.append({"role": "assistant", "content": r.choice(STRINGS)})
+            elif kind == 2:
+                calls = [{"type": "function", "function": {"name": r.choice(["f", "g"]), "arguments": {r.choice(KEYS): rand_value(r, 2) for _ in range(r.randrange(4))}}}
+                         for _ in range(r.randrange(1, 3))]
+                messages.append({"role": "assistant", "tool_calls": calls})
+            elif kind == 3:
+                messages.append({"role": "tool", "content": {"name": r.choice(["f", " g "]), "response": {r.choice(KEYS): rand_value(r, 2) for _ in range(r.randrange(3))}}})
+            else:
+                messages.append({"role": "tool", "name": "f", "content": r.choice([r.choice(STRINGS), [{r.choice(KEYS): rand_value(r, 1)}]])})
+        add(f"random_{n}", messages, tools or None, r.random() < 0.5)
+
+
 def main():
     def fn(name, description, parameters=None, **extra):
         f = {"name": name, "description": description}
@@ -151,6 +231,8 @@ def main():
             "required": ["nums", "mapping", "matrix", "opt"]}}}], True)
     add("error_tool_without_name_in_message", [{"role": "user", "content": "x"}, {"role": "tool", "content": "r"}], None)
     add("error_number_content", [{"role": "user", "content": 5}], None)
+
+    add_random_cases(add)
 
     out = []
     for c in cases:

@@ -50,3 +50,19 @@ public class HermesCleanerPropertyTests
         }, iter: 3000);
     }
 }
+
+public class CleanRowTests
+{
+    [Fact]
+    public void Clean_row_json_round_trips()
+    {
+        var tools = ToolNormalizer.Normalize(JsonValue.Create("[{\"name\": \"f\", \"parameters\": {\"x\": {\"type\": \"List[int]\", \"description\": \"xs\"}}}]"));
+        var row = new CleanRow("Sum 1e-5 and 東京", "f", "{\"x\": [1, 2.5e-07]}", tools);
+        var json = row.ToJson();
+        Assert.Equal("{\"user_content\": \"Sum 1e-5 and 東京\", \"tool_name\": \"f\", \"tool_arguments\": \"{\\\"x\\\": [1, 2.5e-07]}\", \"tools\": "
+                     + "[{\"type\": \"function\", \"function\": {\"name\": \"f\", \"description\": \"\", \"parameters\": {\"type\": \"object\", \"properties\": "
+                     + "{\"x\": {\"type\": \"array\", \"items\": {\"type\": \"integer\"}, \"description\": \"xs\"}}, \"required\": [\"x\"]}}}]}", json);
+        var back = CleanRow.FromJson(json);
+        Assert.Equal(json, back.ToJson());
+    }
+}

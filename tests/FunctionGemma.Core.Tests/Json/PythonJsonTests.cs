@@ -38,3 +38,13 @@ public class PythonJsonTests
         Assert.Equal("i\u0307", PythonText.Lower("\u0130"));
     }
 }
+
+public class PythonJsonCreatedValuesTests
+{
+    [Fact]
+    public void Values_created_in_code_print_by_their_clr_type()
+    {
+        var o = new JsonObject { ["i"] = 5, ["l"] = 5L, ["d"] = 3.0, ["big"] = 1e16, ["m"] = 1.50m, ["s"] = "é\n", ["b"] = false, ["n"] = null };
+        Assert.Equal("{\"i\": 5, \"l\": 5, \"d\": 3.0, \"big\": 1e+16, \"m\": 1.5, \"s\": \"é\\n\", \"b\": false, \"n\": null}", PythonJson.Dumps(o));
+    }
+}
