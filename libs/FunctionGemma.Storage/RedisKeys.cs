@@ -42,4 +42,13 @@ public static class RedisKeys
 
     /// <summary>Hash alias → version for one model name.</summary>
     public static RedisKey ModelAliases(string name) => $"{Prefix}model-aliases:{name}";
+
+    /// <summary>Sorted set of one model name's versions by creation time (unix ms).</summary>
+    public static RedisKey ModelVersionsOf(string name) => $"{Prefix}model-versions:{name}";
+
+    /// <summary>Set of every registered model name.</summary>
+    public static RedisKey ModelNames => Prefix + "model-names";
+
+    /// <summary>Hash Hub repo id → last commit published from a version, for idempotent re-publishing.</summary>
+    public static RedisKey ModelPublications(string version) => $"{Prefix}model:{version}:published";
 }

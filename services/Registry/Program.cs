@@ -1,13 +1,4 @@
 using FunctionGemma.Registry;
-using FunctionGemma.Storage;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
-builder.Services.AddPlatformGrpc();
-builder.Services.AddSingleton(sp => RecordStores.Models(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
-
-var app = builder.Build();
-app.MapGrpcService<RegistryService>();
-app.MapDefaultEndpoints();
-app.Run();
+// gRPC on the "grpc" endpoint (HTTP/2); the Hugging Face-compatible read API on "http" (HTTP/1.1).
+RegistryApp.Build(args).Run();
