@@ -1,0 +1,98 @@
+// Registry pull throughput over gRPC on loopback for a model the size of FunctionGemma 270M in bf16 (~540 MB).
+// Starts a real redis-server and the Registry host (RegistryApp), registers a random-weights model directory, then
+// pulls it (1) as a raw PullModel stream that only counts bytes and (2) with PullToDirectoryAsync, which also writes
+// and re-hashes every file. The server verifies each blob's sha256 before sending its first byte, in both.
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using FunctionGemma.Protos;
+using FunctionGemma.Registry;
+using FunctionGemma.Registry.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+var megabytes = args.Length > 0 ? int.Parse(args[0]) : 540;
+var chunkSizes = args.Length > 1 ? args[1..].Select(a => int.Parse(a) * 1024).ToArray() : [1 << 20, 2 << 20, 4 << 20];
+var redisBinary = Environment.GetEnvironmentVariable("REDIS_SERVER") ?? "/usr/bin/redis-server";
+var work = Directory.CreateTempSubdirectory("fg-regbench-").FullName;
+Console.WriteLine($"work dir {work}; model {megabytes} MB; cores {Environment.ProcessorCount}");
+
+var model = Path.Combine(work, "model");
+Directory.CreateDirectory(model);
+File.WriteAllText(Path.Combine(model, "config.json"), """{"architectures":["Gemma3ForCausalLM"],"model_type":"gemma3_text"}""");
+var weightsBytes = (long)megabytes * 1_000_000;
+await using (var w = File.Create(Path.Combine(model, "model.safetensors")))
+{
+    var buffer = new byte[1 << 22];
+    for (long left = weightsBytes; left > 0; left -= buffer.Length)
+    {
+        Random.Shared.NextBytes(buffer);
+        await w.WriteAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)));
+    }
+}
+
+var redisPort = FreePort();
+using var redis = Process.Start(new ProcessStartInfo(redisBinary, ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--dir", work, "--save", "", "--appendonly", "no"]) { RedirectStandardOutput = true })!;
+await Task.Delay(300);
+try
+{
+    foreach (var chunk in chunkSizes)
+    {
+        var grpcPort = FreePort();
+        var app = RegistryApp.Build([
+            $"--ConnectionStrings:redis=127.0.0.1:{redisPort}",
+            $"--Registry:Root={Path.Combine(work, "registry")}",
+            $"--Registry:ChunkBytes={chunk}",
+            $"--Kestrel:Endpoints:http:Url=http://127.0.0.1:{FreePort()}",
+            $"--Kestrel:Endpoints:grpc:Url=http://127.0.0.1:{grpcPort}",
+            "--Kestrel:Endpoints:grpc:Protocols=Http2",
+            "--Logging:LogLevel:Default=Warning",
+        ]);
+        await app.StartAsync();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 16 << 20 });
+        var client = new Registry.RegistryClient(channel);
+
+        var sw = Stopwatch.StartNew();
+        var version = await client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = new RegisterHeader { Name = "bench-model" }, Path = model });
+        var registerSeconds = sw.Elapsed.TotalSeconds;
+        var total = version.Files.Sum(f => f.Size);
+
+        // Warm-up (page cache, JIT), then the measured raw stream.
+        await CountAsync(client, version.Version);
+        sw.Restart();
+        var streamed = await CountAsync(client, version.Version);
+        var rawSeconds = sw.Elapsed.TotalSeconds;
+        if (streamed != total) throw new InvalidOperationException($"streamed {streamed} of {total} bytes");
+
+        var target = Path.Combine(work, $"pulled-{chunk}");
+        sw.Restart();
+        await client.PullToDirectoryAsync(version.Version, target);
+        var dirSeconds = sw.Elapsed.TotalSeconds;
+        Directory.Delete(target, recursive: true);
+
+        Console.WriteLine($"chunk {chunk / 1024,5} KiB | register(dir) {total / registerSeconds / 1e6,7:F0} MB/s | " +
+                          $"PullModel stream {total / rawSeconds / 1e6,7:F0} MB/s ({rawSeconds:F2} s) | PullToDirectory {total / dirSeconds / 1e6,7:F0} MB/s ({dirSeconds:F2} s) | {total / 1e6:F0} MB");
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}
+finally
+{
+    redis.Kill();
+    Directory.Delete(work, recursive: true);
+}
+
+static async Task<long> CountAsync(Registry.RegistryClient client, string version)
+{
+    using var call = client.PullModel(new PullModelRequest { Ref = version });
+    long bytes = 0;
+    await foreach (var c in call.ResponseStream.ReadAllAsync()) bytes += c.Data.Length;
+    return bytes;
+}
+
+static int FreePort()
+{
+    using var l = new TcpListener(IPAddress.Loopback, 0);
+    l.Start();
+    return ((IPEndPoint)l.LocalEndpoint).Port;
+}
