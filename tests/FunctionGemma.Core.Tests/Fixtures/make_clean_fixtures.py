@@ -152,6 +152,111 @@ def clean(row):
             "tool_arguments": json.dumps(args, ensure_ascii=False), "tools_json": json.dumps(tools, ensure_ascii=False)}
 
 
+# ---- seeded random rows: shapes and text the hand-written rows do not reach ---------------------------------------
+import random  # noqa: E402
+
+NAMES = ["get_weather", "calc", "find_hotel", "f", "Get_Stock_Price", "", "東京"]
+INFORMAL = ["str", "int", " Integer ", "float", "bool", "dict", "list", "List[int]", "List[List[float]]", "Dict[str, int]",
+            "Dict[str,List[bool]]", "str, optional", "Optional[str]", "list[int]", "List[]", "OBJECT", "number", None, 5, True,
+            ["a"], {"type": "number"}, {"kind": "x"}, "İnt", "ınt"]
+SAFE = "ab x\n\t{}[]:,\"'\\é東🌧<>/"
+
+
+def rtext(r, n=8):
+    return "".join(r.choice(SAFE) for _ in range(r.randrange(n)))
+
+
+def rscalar(r):
+    return r.choice([rtext(r), r.randrange(-5, 5), 2**64 + r.randrange(9), r.choice([0.5, 3.0, 1e-05, 1e16, -0.0, 1e300]),
+                     r.random() * 10 ** r.randint(-12, 20), True, False, None])
+
+
+def rjson(r, depth):
+    k = r.randrange(7 if depth > 0 else 4)
+    if k < 4:
+        return rscalar(r)
+    if k < 5:
+        return [rjson(r, depth - 1) for _ in range(r.randrange(4))]
+    return {r.choice(["a", "city", "Z", "é", rtext(r, 4)]): rjson(r, depth - 1) for _ in range(r.randrange(4))}
+
+
+def rtool(r):
+    t = {}
+    if r.random() < 0.9:
+        t["name"] = r.choice(NAMES + [None, 3])
+    if r.random() < 0.7:
+        t["description"] = r.choice([rtext(r), "", None, 0, ["x"]])
+    kind = r.randrange(6)
+    if kind == 0:
+        t["parameters"] = {"type": r.choice(["object", "dict"]), "properties": {r.choice(["a", "city", "n"]): {"type": r.choice(INFORMAL[:12])} for _ in range(r.randrange(3))},
+                           **({"required": r.choice([[], ["a"], None, "a"])} if r.random() < 0.6 else {})}
+    elif kind in (1, 2):
+        t["parameters"] = {r.choice(["a", "city", "n", "type", "properties", rtext(r, 4)]):
+                           r.choice([None, 5, "str", {"description": r.choice([rtext(r), "", 0, None]), "type": r.choice(INFORMAL)}, {"type": r.choice(INFORMAL)}, {}])
+                           for _ in range(r.randrange(4))}
+    elif kind == 3:
+        t["parameters"] = r.choice([None, [], "x", 0, {}])
+    elif kind == 4:
+        t["function"] = {"name": r.choice(NAMES)}
+    return t
+
+
+def rcall(r):
+    call = {}
+    if r.random() < 0.9:
+        call["name"] = r.choice(NAMES + [None, 7])
+    if r.random() < 0.9:
+        call["arguments"] = r.choice([rjson(r, 2), {"city": rtext(r)}, json.dumps({"a": 1}), None, []])
+    body = json.dumps(call, ensure_ascii=r.random() < 0.3, separators=r.choice([(",", ":"), (", ", ": ")]))
+    if r.random() < 0.15:
+        body = body[: r.randrange(len(body) + 1)]
+    return body
+
+
+def rvalue(r, task):
+    parts = []
+    for _ in range(r.randrange(1, 5)):
+        k = r.randrange(6)
+        if k == 0:
+            parts.append("<think>" + rtext(r) + r.choice(["", "<tool_call>", "</tool_call>"]) + "</think>")
+        elif k in (1, 2):
+            parts.append("<tool_call>" + r.choice(["\n", " ", "", "\u3000"]) + rcall(r) + r.choice(["\n", " ", ""]) + "</tool_call>")
+        elif k == 3:
+            parts.append(task)
+        else:
+            parts.append(rtext(r))
+    return "".join(parts)
+
+
+def random_rows(n, seed=20261125):
+    r = random.Random(seed)
+    rows = []
+    for i in range(n):
+        task = r.choice(["What's the weather?", "Sum 1 and 2", "", "  東京  ", rtext(r)])
+        turns = []
+        for _ in range(r.randrange(0, 7)):
+            role = r.choice(["system", "human", "gpt", "tool", "user", "assistant", "model", " Human ", "GPT", "", None, 5])
+            value = r.choice([rvalue(r, task), task, task + "\n\n", None, 3])
+            turns.append({"from": role, "value": value} if r.random() < 0.95 else r.choice(["junk", 1, None, []]))
+        tools = [rtool(r) for _ in range(r.randrange(0, 4))]
+        if r.random() < 0.75:
+            # a plausible row: the task's human turn, then an assistant turn calling one of the listed tools
+            named = [t.get("name") for t in tools if isinstance(t.get("name"), str)]
+            name = r.choice(named) if named and r.random() < 0.85 else r.choice(NAMES)
+            args = r.choice([rjson(r, 2), {"city": rtext(r), "n": rscalar(r)}, {}, {"a": rjson(r, 3)}])
+            call = json.dumps({"name": name, "arguments": args}, ensure_ascii=r.random() < 0.3, separators=r.choice([(",", ":"), (", ", ": ")]))
+            plausible = [{"from": "system", "value": "<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-dict>}\n</tool_call>"},
+                         {"from": r.choice(["human", "user"]), "value": task + r.choice(["", "\n\n"])},
+                         {"from": r.choice(["gpt", "assistant"]), "value": "<think>\n" + rtext(r) + "\n</think>\n<tool_call>\n" + call + "\n</tool_call>"}]
+            at = 0 if r.random() < 0.7 else r.randrange(len(turns) + 1)
+            turns[at:at] = plausible
+        tools_field = r.choice([json.dumps(tools, ensure_ascii=False)] * 4 + [json.dumps(tools), tools, "", "  ", "[", None, 5,
+                                json.dumps(tools[0] if tools else {}), json.dumps(tools)[: r.randrange(1, 40)]])
+        row = {"conversations": turns, "tools": tools_field, "task": r.choice([task] * 6 + [None, 7])}
+        rows.append((f"random_{i}", row))
+    return rows
+
+
 def main():
     # ---- adversarial rows ------------------------------------------------------------------------------------------
 
@@ -254,10 +359,27 @@ def main():
     add("gpt_before_user_ignored", row(json.dumps(weather_schema), [("gpt", call("get_weather", {"city": "Early"})), ("human", t), ("gpt", call("get_weather", {"city": "Late"}))], t))
     add("lone_surrogate_free_emoji_keys", row(json.dumps(weather_schema), [("human", t), ("gpt", "<tool_call>{\"name\":\"get_weather\",\"arguments\":{\"city\":\"x\",\"🔑\":\"\\ud83d\\ude00\",\"ключ\":\"значение\"}}</tool_call>")], t))
 
+    rows.extend(random_rows(400))
+
+    # kept rows also get their full training text from the real Jinja template (make_template_fixtures.py)
+    import os
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from make_template_fixtures import template
+
     out = []
     for name, r in rows:
         text = json.dumps(r, ensure_ascii=False)
-        out.append({"name": name, "row_json": text, "expected": clean(json.loads(text))})
+        expected = clean(json.loads(text))
+        if expected["kept"]:
+            messages = [{"role": "developer", "content": "You are a model that can do function calling with the following functions"},
+                        {"role": "user", "content": expected["user_content"]}]
+            try:
+                prompt = template.render(messages=messages, tools=json.loads(expected["tools_json"]), add_generation_prompt=True, bos_token="<bos>")
+                expected["text"] = (prompt + "<start_function_call>call:" + expected["tool_name"] + "{args:<escape>"
+                                    + expected["tool_arguments"] + "<escape>}<end_function_call>")
+            except Exception as e:  # noqa: BLE001 - the C# renderer must refuse too
+                expected["text_error"] = f"{type(e).__name__}: {e}"
+        out.append({"name": name, "row_json": text, "expected": expected})
     json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
 
 

@@ -17,6 +17,7 @@ sources = [
     '"München 東京 🌧 \\ud83d\\ude00"', '"it\'s"', '"both \' and \\""', '"\\u00a0nbsp \\u3000 ideographic"',
     '[]', '{}', '[1, [2, [3, {}]]]', '{"b": 1, "a": [1.5, "x", null, true], "c": {"d": {}}}', '{"k": 1, "k": 2}',
     '{"é": "\\u00e9", "🔑": ["\\u200b"]}',
+    'NaN', 'Infinity', '-Infinity', '[NaN, {"a": -Infinity}]', ' \t\n\r [1 , 2 ]\n', '"\\/"', '-0.0e0', '1E+0', '0e-0',
 ]
 rnd = random.Random(11)
 for _ in range(300):

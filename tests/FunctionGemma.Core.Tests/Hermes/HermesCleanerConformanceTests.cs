@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using FunctionGemma.Core.Hermes;
 using FunctionGemma.Core.Json;
+using FunctionGemma.Core.Prompt;
 
 namespace FunctionGemma.Core.Tests.Hermes;
 
@@ -24,6 +25,8 @@ public class HermesCleanerConformanceTests
             Assert.Equal((string)expected["tool_name"]!, outcome.Row.ToolName);
             Assert.Equal((string)expected["tool_arguments"]!, outcome.Row.ToolArguments);
             Assert.Equal((string)expected["tools_json"]!, PythonJson.Dumps(outcome.Row.Tools));
+            if (expected["text"] is JsonValue text) Assert.Equal((string)text!, ReferencePrompt.For(outcome.Row).Text);
+            if (expected["text_error"] is not null) Assert.Throws<ChatTemplateException>(() => ReferencePrompt.For(outcome.Row));
         }
         else
         {

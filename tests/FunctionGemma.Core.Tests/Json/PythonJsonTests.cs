@@ -22,10 +22,31 @@ public class PythonJsonTests
 
     [Theory]
     [InlineData("{\"a\": }")]
-    [InlineData("NaN")]
+    [InlineData("nan")]
+    [InlineData("01")]
+    [InlineData("1.")]
+    [InlineData("-")]
+    [InlineData("\"\\x\"")]
+    [InlineData("\"tab\there\"")]
+    [InlineData("{'a': 1}")]
     [InlineData("[1,]")]
     [InlineData("")]
     public void Invalid_json_is_reported_without_throwing(string text) => Assert.False(PythonJson.TryLoads(text, out _));
+
+    [Fact]
+    public void Lone_surrogates_are_kept_as_python_keeps_them()
+    {
+        var value = PythonJson.Loads("[\"\\ud800x\", \"\\ud83d\\ude00\", \"\udc00\"]");
+        Assert.Equal("[\"\ud800x\", \"\U0001F600\", \"\udc00\"]", PythonJson.Dumps(value));
+        Assert.Equal("['\\ud800x', '\U0001F600', '\\udc00']", PythonText.Repr(value));
+    }
+
+    [Fact]
+    public void Int_literals_over_4300_digits_are_refused_like_cpython()
+    {
+        Assert.True(PythonJson.TryLoads(new string('7', 4300), out _));
+        Assert.False(PythonJson.TryLoads(new string('7', 4301), out _));
+    }
 
     [Fact]
     public void Python_strip_also_removes_the_information_separators() =>
