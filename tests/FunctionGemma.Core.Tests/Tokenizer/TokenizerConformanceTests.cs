@@ -22,6 +22,7 @@ public class TokenizerConformanceTests
         var f = Fixtures.Value;
         Assert.True(f.Encode.Length >= 800, $"only {f.Encode.Length} encode cases");
         Assert.True(f.Encode.Count(c => c.Kind == "rendered") >= 200);
+        Assert.True(f.Encode.Count(c => c.Kind == "sample") >= 100, "the sample set's training texts are missing");
         Assert.True(f.Decode.Length >= 300);
     }
 

@@ -12,7 +12,9 @@ encode/decode agree with raw `tokenizers`; and it can write a corpus of rendered
 
 Run on the device machine (it has tokenizers 0.23 / transformers 5.x), e.g.
   python3 make_tokenizer_fixtures.py --gemma3 /tmp/tok/tokenizer.json --template functiongemma-chat-template.jinja \
-      --out $OUT --workdir /tmp/tok/fg --bench-corpus /tmp/tok/bench_corpus.jsonl
+      --out $OUT --workdir /tmp/tok/fg --bench-corpus /tmp/tok/bench_corpus.jsonl \
+      --sample-cases tests/FunctionGemma.Core.Tests/Fixtures/sample_cases.json --sample-bench-corpus /tmp/tok/sample_corpus.jsonl
+The template is ../shared/reference/functiongemma-chat-template.jinja (reference data; not vendored in the repository).
 """
 import argparse
 import json
@@ -312,10 +314,18 @@ def random_unicode(rng, n):
     return out
 
 
-def corpus(render, seed):
+def sample_texts(path):
+    """Training texts (prompt + target) of the kept sample rows, from ../../Fixtures/sample_cases.json."""
+    if not path:
+        return []
+    return [c["expected"]["text"] for c in json.load(open(path, encoding="utf-8")) if c["expected"].get("kept")]
+
+
+def corpus(render, seed, samples):
     rng = random.Random(seed)
     cases = [("golden_f4", GOLDEN_TEXT), ("google_f1", F1_TEXT), ("google_f2", F2_TEXT), ("empty", ""),
              ("golden_no_bos", GOLDEN_TEXT[len("<bos>"):])]
+    cases += [("sample", t) for t in samples]
     if render is not None:
         cases += [("rendered", t) for t in rendered_prompts(render, 220, seed)]
     cases += [("special", t) for t in SPECIAL_TEXTS]
@@ -425,6 +435,8 @@ def main():
     ap.add_argument("--workdir", required=True, help="folder for the derived FunctionGemma tokenizer.json")
     ap.add_argument("--bench-corpus", help="also write N rendered prompts (JSON lines) here")
     ap.add_argument("--bench-n", type=int, default=3000)
+    ap.add_argument("--sample-cases", help="tests/FunctionGemma.Core.Tests/Fixtures/sample_cases.json: adds the sample set's training texts")
+    ap.add_argument("--sample-bench-corpus", help="also write the sample set's training texts (JSON lines) here")
     ap.add_argument("--seed", type=int, default=20261125)
     args = ap.parse_args()
 
@@ -444,7 +456,8 @@ def main():
     print(f"derived + loaded in {time.time() - t0:.1f}s; special ids {special_ids}", file=sys.stderr)
 
     render = make_renderer(args.template) if args.template else None
-    cases = corpus(render, args.seed)
+    samples = sample_texts(args.sample_cases)
+    cases = corpus(render, args.seed, samples)
 
     encode = []
     for kind, text in cases:
@@ -474,6 +487,7 @@ def main():
         "golden_f4_equal": golden == GOLDEN_IDS,
         "golden_f4_ids": golden,
         "rendered_prompts": sum(1 for k, _ in cases if k == "rendered"),
+        "sample_texts": len(samples),
         "notes": "ids_bos is stored only where it differs from [2] + ids; decoded (skip_special_tokens=False of ids_bos) only where it differs from '<bos>' + text.",
     }
     render_check = None
@@ -488,6 +502,11 @@ def main():
     print(json.dumps({k: v for k, v in meta.items() if k != "golden_f4_ids"}, ensure_ascii=False), file=sys.stderr)
     print(f"{len(encode)} encode cases, {len(decode)} decode cases -> {path} ({os.path.getsize(path) / 1e6:.2f} MB) "
           f"in {time.time() - t0:.1f}s", file=sys.stderr)
+
+    if args.sample_bench_corpus:
+        with open(args.sample_bench_corpus, "w", encoding="utf-8") as f:
+            for t in samples:
+                f.write(json.dumps(t, ensure_ascii=False) + "\n")
 
     if args.bench_corpus:
         if render is None:
