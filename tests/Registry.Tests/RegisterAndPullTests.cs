@@ -177,4 +177,26 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         var missing = await Assert.ThrowsAsync<RpcException>(() => host.Client.GetModelAsync(new ModelQuery { Ref = "alias-model:nope" }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
+
+    [Fact]
+    public async Task Register_and_pull_emit_spans_linked_to_the_producing_run()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == RegistryTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("span-model"), Path = ModelFixture.Create(seed: 16) }, cancellationToken: Ct);
+        await host.Client.PullToDirectoryAsync(v.Version, Directory.CreateTempSubdirectory().FullName, Ct);
+
+        var register = Assert.Single(spans, a => a.OperationName == "registry.register_directory" && (string?)a.GetTagItem("model.name") == "span-model");
+        Assert.Equal(v.Version, register.GetTagItem("model.version"));
+        Assert.Contains(register.Links, l => l.Context.TraceId.ToHexString() == "0af7651916cd43dd8448eb211c80319c");
+        var pull = Assert.Single(spans, a => a.OperationName == "registry.pull" && (string?)a.GetTagItem("model.version") == v.Version);
+        Assert.Equal(v.Files.Sum(f => f.Size), (long)pull.GetTagItem("pull.bytes")!);
+    }
 }
