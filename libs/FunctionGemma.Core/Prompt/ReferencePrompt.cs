@@ -17,7 +17,7 @@ public sealed record ReferenceExample(string Prompt, string Target)
 public static class ReferencePrompt
 {
     /// <summary>The developer turn's text.</summary>
-    public const string DeveloperText = "You are a model that can do function calling with the following functions";
+    public const string DeveloperText = ChatTemplate.DefaultDeveloperText;
 
     /// <summary>The two messages of a prompt: developer sentence, then the user task.</summary>
     public static JsonArray Messages(string userContent) =>
