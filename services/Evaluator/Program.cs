@@ -1,13 +1,4 @@
 using FunctionGemma.Evaluator;
-using FunctionGemma.Storage;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddRedisClient("redis");
-builder.Services.AddPlatformGrpc();
-builder.Services.AddSingleton(sp => RecordStores.Reports(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
-
-var app = builder.Build();
-app.MapGrpcService<EvaluatorService>();
-app.MapDefaultEndpoints();
-app.Run();
+// gRPC on the "grpc" endpoint (HTTP/2); health on "http".
+EvaluatorApp.Build(args).Run();

@@ -1,0 +1,184 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using FunctionGemma.Protos;
+using FunctionGemma.Storage;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace FunctionGemma.Evaluator.Evaluation;
+
+/// <summary>A model as the Evaluator loads it.</summary>
+/// <param name="Path">The local Hugging Face directory.</param>
+/// <param name="Identity">What the report id counts: <c>registry:VERSION</c> or <c>sha256:HEX</c> of the directory's model files.</param>
+/// <param name="RegistryVersion">The Registry version id, or "" when the model did not come from the Registry.</param>
+public sealed record ResolvedModel(string Path, string Identity, string RegistryVersion);
+
+/// <summary>
+/// Turns a <see cref="ModelRef"/> into a local directory: local paths as they are, Trainer checkpoints through their
+/// run's record, Registry versions and aliases pulled (once) into the Evaluator's model cache.
+/// </summary>
+public sealed class ModelResolver(
+    JsonRecordStore<RunInfo> runs,
+    IOptions<EvaluatorOptions> options,
+    IHostEnvironment environment,
+    IServiceProvider services)
+{
+    private static readonly ConcurrentDictionary<string, (string Stamp, string Identity)> IdentityCache = new();
+
+    /// <summary>Resolves <paramref name="model"/>; <paramref name="progress"/> hears about Registry downloads.</summary>
+    /// <exception cref="ArgumentException">The reference is empty or malformed.</exception>
+    /// <exception cref="KeyNotFoundException">The run, version or checkpoint does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">A local directory does not exist.</exception>
+    /// <exception cref="InvalidOperationException">The run has no checkpoint yet.</exception>
+    public async Task<ResolvedModel> ResolveAsync(ModelRef model, Func<string, Task> progress, CancellationToken ct)
+    {
+        switch (model.SourceCase)
+        {
+            case ModelRef.SourceOneofCase.LocalPath:
+                return Local(model.LocalPath, "ModelRef.local_path");
+            case ModelRef.SourceOneofCase.Checkpoint:
+                return Local(await CheckpointDirectoryAsync(model.Checkpoint, ct), $"checkpoint {model.Checkpoint.RunId}@{model.Checkpoint.Step}");
+            case ModelRef.SourceOneofCase.RegistryVersion:
+                return await PullAsync(model.RegistryVersion, progress, ct);
+            case ModelRef.SourceOneofCase.RegistryAlias:
+                return await PullAsync(model.RegistryAlias, progress, ct);
+            default:
+                throw new ArgumentException("ModelRef is empty: set registry_version, registry_alias, local_path or checkpoint.");
+        }
+    }
+
+    private static ResolvedModel Local(string path, string what)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException($"{what} is empty.");
+        var full = System.IO.Path.GetFullPath(path);
+        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"{what}: directory '{full}' does not exist; pass a Hugging Face model directory.");
+        if (!File.Exists(System.IO.Path.Combine(full, "config.json")))
+            throw new FileNotFoundException($"{what}: '{full}' has no config.json; pass a Hugging Face model directory.");
+        return new ResolvedModel(full, DirectoryIdentity(full), "");
+    }
+
+    /// <summary>
+    /// <c>sha256:HEX</c> over the files that decide the model's outputs (config.json, safetensors and their index,
+    /// tokenizer.json and tokenizer_config.json), each by relative path and content hash. Cached per file size and mtime.
+    /// </summary>
+    public static string DirectoryIdentity(string dir)
+    {
+        var files = Directory.EnumerateFiles(dir)
+            .Select(f => new FileInfo(f))
+            .Where(f => f.Name is "config.json" or "tokenizer.json" or "tokenizer_config.json"
+                        || f.Name.EndsWith(".safetensors", StringComparison.Ordinal)
+                        || f.Name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))
+            .OrderBy(f => f.Name, StringComparer.Ordinal)
+            .ToList();
+        var stamp = string.Join('|', files.Select(f => $"{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}"));
+        if (IdentityCache.TryGetValue(dir, out var cached) && cached.Stamp == stamp) return cached.Identity;
+        var manifest = new StringBuilder();
+        foreach (var f in files)
+        {
+            using var stream = f.OpenRead();
+            manifest.Append(f.Name).Append(' ').Append(Convert.ToHexStringLower(SHA256.HashData(stream))).Append('\n');
+        }
+        // Without its own tokenizer the directory is read with the FunctionGemma tokenizer derived from Gemma 3's.
+        if (!files.Any(f => f.Name == "tokenizer.json")) manifest.Append("tokenizer derived-from-gemma3\n");
+        var identity = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(manifest.ToString())));
+        IdentityCache[dir] = (stamp, identity);
+        return identity;
+    }
+
+    private async Task<string> CheckpointDirectoryAsync(CheckpointRef checkpoint, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(checkpoint.RunId)) throw new ArgumentException("ModelRef.checkpoint.run_id is empty.");
+        if (checkpoint.Step < 0) throw new ArgumentException($"ModelRef.checkpoint.step is {checkpoint.Step}: use 0 for the latest checkpoint.");
+        var run = await runs.FindAsync(checkpoint.RunId, ct);
+        string? latest = run is { LatestCheckpointPath.Length: > 0 } ? run.LatestCheckpointPath : null;
+        if (checkpoint.Step == 0)
+        {
+            if (latest is not null) return latest;
+            if (run is null) throw new KeyNotFoundException($"No training run '{checkpoint.RunId}'. List runs with `fg runs`.");
+            throw new InvalidOperationException($"Run '{checkpoint.RunId}' has no checkpoint yet (state {run.State}); wait for its first checkpoint.");
+        }
+        if (latest is not null && run!.LatestCheckpoint?.Step == checkpoint.Step) return latest;
+        // Other steps sit beside the latest one, or under the Trainer root, named as HF Trainer names them.
+        var roots = new List<string>();
+        if (latest is not null && System.IO.Path.GetDirectoryName(latest) is { } parent) roots.Add(parent);
+        if (options.Value.TrainerRoot is { Length: > 0 } root) roots.Add(System.IO.Path.Combine(System.IO.Path.GetFullPath(root, environment.ContentRootPath), checkpoint.RunId));
+        foreach (var r in roots)
+            foreach (var name in new[] { $"checkpoint-{checkpoint.Step}", $"step-{checkpoint.Step}", checkpoint.Step.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+                if (Directory.Exists(System.IO.Path.Combine(r, name))) return System.IO.Path.Combine(r, name);
+        throw new KeyNotFoundException(run is null
+            ? $"No training run '{checkpoint.RunId}' and no checkpoint directory for step {checkpoint.Step} under the Trainer root."
+            : $"Run '{checkpoint.RunId}' has no checkpoint for step {checkpoint.Step} (latest: {run.LatestCheckpoint?.Step ?? 0}).");
+    }
+
+    private async Task<ResolvedModel> PullAsync(string reference, Func<string, Task> progress, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(reference)) throw new ArgumentException("The Registry reference is empty: pass a version id or name:alias.");
+        var registry = services.GetService<Protos.Registry.RegistryClient>()
+            ?? throw new InvalidOperationException("This Evaluator has no Registry client; evaluate a local_path or checkpoint instead.");
+        ModelVersion version;
+        try { version = await registry.GetModelAsync(new ModelQuery { Ref = reference }, cancellationToken: ct); }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { throw new KeyNotFoundException($"Registry: {e.Status.Detail}"); }
+        var cache = options.Value.ResolveModelCache(environment.ContentRootPath);
+        var dir = System.IO.Path.Combine(cache, version.Version);
+        if (File.Exists(System.IO.Path.Combine(dir, ".complete"))) return new ResolvedModel(dir, "registry:" + version.Version, version.Version);
+
+        var partial = $"{dir}.partial-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(partial);
+        try
+        {
+            var expected = version.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
+            long total = version.Files.Sum(f => f.Size), received = 0, lastReport = 0;
+            using var call = registry.PullModel(new PullModelRequest { Ref = version.Version }, cancellationToken: ct);
+            FileStream? current = null;
+            string? currentPath = null;
+            try
+            {
+                await foreach (var chunk in call.ResponseStream.ReadAllAsync(ct))
+                {
+                    if (chunk.Path != currentPath)
+                    {
+                        if (current is not null) await current.DisposeAsync();
+                        currentPath = chunk.Path;
+                        current = new FileStream(SafeChild(partial, chunk.Path), FileMode.Create, FileAccess.Write);
+                    }
+                    current!.Seek(chunk.Offset, SeekOrigin.Begin);
+                    await current.WriteAsync(chunk.Data.Memory, ct);
+                    received += chunk.Data.Length;
+                    if (received - lastReport >= 64L << 20) { lastReport = received; await progress($"pulled {received >> 20} of {total >> 20} MiB of {version.Version}"); }
+                }
+            }
+            finally
+            {
+                if (current is not null) await current.DisposeAsync();
+            }
+            foreach (var (path, file) in expected)
+            {
+                var local = SafeChild(partial, path);
+                if (!File.Exists(local)) throw new InvalidOperationException($"Registry version {version.Version}: file '{path}' did not arrive.");
+                await using var s = File.OpenRead(local);
+                var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(s, ct));
+                if (!string.Equals(sha, file.Sha256, StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidOperationException($"Registry version {version.Version}: '{path}' arrived with sha256 {sha}, expected {file.Sha256}.");
+            }
+            await File.WriteAllTextAsync(System.IO.Path.Combine(partial, ".complete"), version.Version, ct);
+            try { Directory.Move(partial, dir); }
+            catch (IOException) when (File.Exists(System.IO.Path.Combine(dir, ".complete"))) { /* another evaluation pulled it first */ }
+        }
+        finally
+        {
+            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+        }
+        return new ResolvedModel(dir, "registry:" + version.Version, version.Version);
+    }
+
+    // Registry paths are relative; refuse anything that would land outside the target directory.
+    private static string SafeChild(string root, string relative)
+    {
+        var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, relative));
+        if (!full.StartsWith(root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new InvalidOperationException($"Registry file path '{relative}' leaves the model directory.");
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        return full;
+    }
+}

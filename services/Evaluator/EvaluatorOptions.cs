@@ -1,0 +1,27 @@
+namespace FunctionGemma.Evaluator;
+
+/// <summary>Configuration section "Evaluator".</summary>
+public sealed class EvaluatorOptions
+{
+    public const string Section = "Evaluator";
+
+    /// <summary>Where models pulled from the Registry are kept; default .fg/evaluator/models in the repository.</summary>
+    public string? ModelCache { get; set; }
+
+    /// <summary>The Trainer's run root, for checkpoints of runs whose RunInfo does not name the step's directory.</summary>
+    public string? TrainerRoot { get; set; }
+
+    /// <summary>Overrides the code version that report ids include (default: the build's informational version).</summary>
+    public string? CodeVersion { get; set; }
+
+    /// <summary>The model cache root, relative paths taken from <paramref name="contentRoot"/>.</summary>
+    public string ResolveModelCache(string contentRoot) =>
+        !string.IsNullOrWhiteSpace(ModelCache) ? Path.GetFullPath(ModelCache, contentRoot) : Path.Combine(RepositoryOr(contentRoot), ".fg", "evaluator", "models");
+
+    private static string RepositoryOr(string contentRoot)
+    {
+        for (var dir = new DirectoryInfo(contentRoot); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "FunctionGemma.Aspire.sln"))) return dir.FullName;
+        return contentRoot;
+    }
+}

@@ -1,0 +1,100 @@
+using FunctionGemma.DataPrep;
+using FunctionGemma.Model;
+using FunctionGemma.Protos;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FunctionGemma.Evaluator.Tests;
+
+/// <summary>
+/// The pipeline for real: redis-server, the DataPrep service preparing the embedded Hermes sample, a random-init tiny
+/// Gemma 3 directory, and the Evaluator service on Kestrel (HTTP/2, loopback), reached through gRPC clients.
+/// </summary>
+public sealed class EvaluatorSystem : IAsyncLifetime
+{
+    private WebApplication? _dataPrep, _evaluator;
+    private GrpcChannel? _evaluatorChannel;
+    private readonly string _temp = Directory.CreateTempSubdirectory("fg-eval-e2e-").FullName;
+
+    public RedisServer Redis { get; private set; } = null!;
+    public Protos.Evaluator.EvaluatorClient Client { get; private set; } = null!;
+
+    /// <summary>The prepared dataset version (the sample, seed 40, 100 of its rows as the eval split).</summary>
+    public string DatasetVersion { get; private set; } = "";
+
+    /// <summary>A random-init tiny model with FunctionGemma's tokenizer.</summary>
+    public string ModelDir => Path.Combine(_temp, "tiny-model");
+
+    public async ValueTask InitializeAsync()
+    {
+        Redis = await RedisServer.StartAsync();
+        var createModel = Task.Run(() => RandomInitModels.Create("tiny", 7, ModelDir));
+
+        _dataPrep = DataPrepApp.Create(ServiceArgs());
+        await _dataPrep.StartAsync();
+        using (var channel = GrpcChannel.ForAddress(AddressOf(_dataPrep)))
+        {
+            var dataPrep = new Protos.DataPrep.DataPrepClient(channel);
+            using var call = dataPrep.PrepareDataset(new DatasetSpec { Source = "sample", Seed = 40, Total = 0, Eval = 100 });
+            await foreach (var e in call.ResponseStream.ReadAllAsync())
+                if (e.EventCase == PrepareProgress.EventOneofCase.Done) DatasetVersion = e.Done.Ref.Version;
+        }
+        if (DatasetVersion.Length == 0) throw new InvalidOperationException("PrepareDataset ended without a version.");
+
+        _evaluator = EvaluatorApp.Build([.. ServiceArgs(), $"--Evaluator:ModelCache={Path.Combine(_temp, "model-cache")}"]);
+        await _evaluator.StartAsync();
+        _evaluatorChannel = GrpcChannel.ForAddress(AddressOf(_evaluator));
+        Client = new Protos.Evaluator.EvaluatorClient(_evaluatorChannel);
+        await createModel;
+    }
+
+    /// <summary>A spec over the prepared dataset and the tiny model, small enough for CI.</summary>
+    public EvalSpec Spec(int n = 6, int batchSize = 3, int maxNewTokens = 10) => new()
+    {
+        Model = new ModelRef { LocalPath = ModelDir },
+        Dataset = new DatasetRef { Version = DatasetVersion },
+        N = n,
+        BatchSize = batchSize,
+        MaxNewTokens = maxNewTokens,
+        Lineage = new Lineage { ExperimentId = "e2e", Creator = "Evaluator.Tests" },
+    };
+
+    /// <summary>Runs Evaluate to the end: the progress events and the report.</summary>
+    public async Task<(List<Progress> Progress, EvalReport Report)> EvaluateAsync(EvalSpec spec)
+    {
+        var progress = new List<Progress>();
+        EvalReport? report = null;
+        using var call = Client.Evaluate(spec, deadline: DateTime.UtcNow.AddMinutes(2));
+        await foreach (var e in call.ResponseStream.ReadAllAsync())
+        {
+            if (e.EventCase == EvalProgress.EventOneofCase.Progress) progress.Add(e.Progress);
+            else report = e.Done;
+        }
+        return (progress, report ?? throw new InvalidOperationException("Evaluate ended without a report."));
+    }
+
+    private string[] ServiceArgs() =>
+    [
+        $"--ConnectionStrings:redis={Redis.ConnectionString}",
+        // Both named endpoints on free loopback ports, HTTP/2 only, so either address serves gRPC.
+        "--Kestrel:Endpoints:http:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:http:Protocols=Http2",
+        "--Kestrel:Endpoints:grpc:Url=http://127.0.0.1:0", "--Kestrel:Endpoints:grpc:Protocols=Http2",
+        "--Logging:LogLevel:Default=Warning",
+    ];
+
+    private static string AddressOf(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public async ValueTask DisposeAsync()
+    {
+        _evaluatorChannel?.Dispose();
+        if (_evaluator is not null) await _evaluator.DisposeAsync();
+        if (_dataPrep is not null) await _dataPrep.DisposeAsync();
+        if (Redis is not null) await Redis.DisposeAsync();
+        try { Directory.Delete(_temp, recursive: true); } catch (IOException) { }
+    }
+}
