@@ -9,7 +9,8 @@ using StackExchange.Redis;
 namespace FunctionGemma.Evaluator.Tests;
 
 /// <summary>Evaluate → report → GetReport/Render/Compare through the running services, on a tiny random model (numbers are meaningless).</summary>
-public sealed class EndToEndTests(EvaluatorSystem system) : IClassFixture<EvaluatorSystem>
+[Collection(nameof(EvaluatorSystem))]
+public sealed class EndToEndTests(EvaluatorSystem system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -182,5 +183,47 @@ public sealed class EndToEndTests(EvaluatorSystem system) : IClassFixture<Evalua
         var unknown = await Assert.ThrowsAsync<RpcException>(async () =>
             await system.Client.GetReportAsync(new ReportRequest { ReportId = "nope" }, cancellationToken: Ct));
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+}
+
+/// <summary>Models named by Registry version or alias are pulled once into the Evaluator's cache and reported by version.</summary>
+[Collection(nameof(EvaluatorSystem))]
+public sealed class RegistryModelTests(EvaluatorSystem system)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_alias_is_pinned_to_its_version_pulled_and_reported_by_version()
+    {
+        var registry = new Protos.Registry.RegistryClient(system.RegistryChannel);
+        var version = await registry.RegisterDirectoryAsync(new RegisterDirectoryRequest
+        {
+            Path = system.ModelDir,
+            Header = new RegisterHeader { Name = "tiny-e2e", Aliases = { "candidate" } },
+        }, cancellationToken: Ct);
+
+        var byAlias = system.Spec(n: 3, batchSize: 3);
+        byAlias.Model = new ModelRef { RegistryAlias = "tiny-e2e:candidate" };
+        var (progress, report) = await system.EvaluateAsync(byAlias);
+        Assert.Contains(progress, p => p.Stage == "resolve" && p.Message.Contains(version.Version));
+        Assert.Equal(version.Version, report.ModelVersion);
+        Assert.Equal("registry:" + version.Version, report.ModelIdentity);
+        Assert.Equal(Path.Combine(system.ModelCache, version.Version), report.ModelPath);
+        Assert.True(File.Exists(Path.Combine(report.ModelPath, "model.safetensors")));
+
+        // The same weights from the local directory decode the same way.
+        var (_, local) = await system.EvaluateAsync(system.Spec(n: 3, batchSize: 3));
+        Assert.Equal(local.Rows.Select(r => r.Prediction), report.Rows.Select(r => r.Prediction));
+
+        var byVersion = system.Spec(n: 3, batchSize: 3);
+        byVersion.Model = new ModelRef { RegistryVersion = version.Version };
+        var (again, same) = await system.EvaluateAsync(byVersion);
+        Assert.Equal(report.ReportId, same.ReportId);
+        Assert.DoesNotContain(again, p => p.Stage == "generate");
+
+        var unknown = system.Spec();
+        unknown.Model = new ModelRef { RegistryAlias = "tiny-e2e:nope" };
+        var e = await Assert.ThrowsAsync<RpcException>(() => system.EvaluateAsync(unknown));
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }
 }

@@ -11,12 +11,12 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FunctionGemma.Evaluator.Tests;
 
 /// <summary>
-/// The pipeline for real: redis-server, the DataPrep service preparing the embedded Hermes sample, a random-init tiny
-/// Gemma 3 directory, and the Evaluator service on Kestrel (HTTP/2, loopback), reached through gRPC clients.
+/// The pipeline for real: redis-server, the DataPrep service preparing the embedded Hermes sample, the Registry, a
+/// random-init tiny Gemma 3 directory, and the Evaluator service on Kestrel (HTTP/2, loopback), reached through gRPC clients.
 /// </summary>
 public sealed class EvaluatorSystem : IAsyncLifetime
 {
-    private WebApplication? _dataPrep, _evaluator;
+    private WebApplication? _dataPrep, _registry, _evaluator;
     private GrpcChannel? _evaluatorChannel;
     private readonly string _temp = Directory.CreateTempSubdirectory("fg-eval-e2e-").FullName;
 
@@ -28,6 +28,12 @@ public sealed class EvaluatorSystem : IAsyncLifetime
 
     /// <summary>A random-init tiny model with FunctionGemma's tokenizer.</summary>
     public string ModelDir => Path.Combine(_temp, "tiny-model");
+
+    /// <summary>Where the Evaluator keeps models pulled from the Registry.</summary>
+    public string ModelCache => Path.Combine(_temp, "model-cache");
+
+    /// <summary>A channel to the running Registry.</summary>
+    public GrpcChannel RegistryChannel { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -45,7 +51,14 @@ public sealed class EvaluatorSystem : IAsyncLifetime
         }
         if (DatasetVersion.Length == 0) throw new InvalidOperationException("PrepareDataset ended without a version.");
 
-        _evaluator = EvaluatorApp.Build([.. ServiceArgs(), $"--Evaluator:ModelCache={Path.Combine(_temp, "model-cache")}"]);
+        _registry = Registry.RegistryApp.Build([.. ServiceArgs(), $"--Registry:Root={Path.Combine(_temp, "registry")}"]);
+        await _registry.StartAsync();
+        RegistryChannel = GrpcChannel.ForAddress(AddressOf(_registry));
+
+        _evaluator = EvaluatorApp.Build([.. ServiceArgs(),
+            $"--Evaluator:ModelCache={ModelCache}",
+            // Service discovery's configuration form: the "grpc" endpoint of the "registry" service.
+            $"--Services:registry:grpc:0={AddressOf(_registry)}"]);
         await _evaluator.StartAsync();
         _evaluatorChannel = GrpcChannel.ForAddress(AddressOf(_evaluator));
         Client = new Protos.Evaluator.EvaluatorClient(_evaluatorChannel);
@@ -93,8 +106,14 @@ public sealed class EvaluatorSystem : IAsyncLifetime
     {
         _evaluatorChannel?.Dispose();
         if (_evaluator is not null) await _evaluator.DisposeAsync();
+        RegistryChannel?.Dispose();
+        if (_registry is not null) await _registry.DisposeAsync();
         if (_dataPrep is not null) await _dataPrep.DisposeAsync();
         if (Redis is not null) await Redis.DisposeAsync();
         try { Directory.Delete(_temp, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>One running system for every end-to-end test class.</summary>
+[CollectionDefinition(nameof(EvaluatorSystem))]
+public sealed class EvaluatorSystemCollection : ICollectionFixture<EvaluatorSystem>;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using FunctionGemma.Protos;
 using FunctionGemma.Storage;
-using Grpc.Core;
+using FunctionGemma.Registry.Client;
 using Microsoft.Extensions.Options;
 
 namespace FunctionGemma.Evaluator.Evaluation;
@@ -116,69 +116,11 @@ public sealed class ModelResolver(
         if (string.IsNullOrWhiteSpace(reference)) throw new ArgumentException("The Registry reference is empty: pass a version id or name:alias.");
         var registry = services.GetService<Protos.Registry.RegistryClient>()
             ?? throw new InvalidOperationException("This Evaluator has no Registry client; evaluate a local_path or checkpoint instead.");
-        ModelVersion version;
-        try { version = await registry.GetModelAsync(new ModelQuery { Ref = reference }, cancellationToken: ct); }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { throw new KeyNotFoundException($"Registry: {e.Status.Detail}"); }
-        var cache = options.Value.ResolveModelCache(environment.ContentRootPath);
-        var dir = System.IO.Path.Combine(cache, version.Version);
-        if (File.Exists(System.IO.Path.Combine(dir, ".complete"))) return new ResolvedModel(dir, "registry:" + version.Version, version.Version);
-
-        var partial = $"{dir}.partial-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(partial);
-        try
-        {
-            var expected = version.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
-            long total = version.Files.Sum(f => f.Size), received = 0, lastReport = 0;
-            using var call = registry.PullModel(new PullModelRequest { Ref = version.Version }, cancellationToken: ct);
-            FileStream? current = null;
-            string? currentPath = null;
-            try
-            {
-                await foreach (var chunk in call.ResponseStream.ReadAllAsync(ct))
-                {
-                    if (chunk.Path != currentPath)
-                    {
-                        if (current is not null) await current.DisposeAsync();
-                        currentPath = chunk.Path;
-                        current = new FileStream(SafeChild(partial, chunk.Path), FileMode.Create, FileAccess.Write);
-                    }
-                    current!.Seek(chunk.Offset, SeekOrigin.Begin);
-                    await current.WriteAsync(chunk.Data.Memory, ct);
-                    received += chunk.Data.Length;
-                    if (received - lastReport >= 64L << 20) { lastReport = received; await progress($"pulled {received >> 20} of {total >> 20} MiB of {version.Version}"); }
-                }
-            }
-            finally
-            {
-                if (current is not null) await current.DisposeAsync();
-            }
-            foreach (var (path, file) in expected)
-            {
-                var local = SafeChild(partial, path);
-                if (!File.Exists(local)) throw new InvalidOperationException($"Registry version {version.Version}: file '{path}' did not arrive.");
-                await using var s = File.OpenRead(local);
-                var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(s, ct));
-                if (!string.Equals(sha, file.Sha256, StringComparison.OrdinalIgnoreCase))
-                    throw new InvalidOperationException($"Registry version {version.Version}: '{path}' arrived with sha256 {sha}, expected {file.Sha256}.");
-            }
-            await File.WriteAllTextAsync(System.IO.Path.Combine(partial, ".complete"), version.Version, ct);
-            try { Directory.Move(partial, dir); }
-            catch (IOException) when (File.Exists(System.IO.Path.Combine(dir, ".complete"))) { /* another evaluation pulled it first */ }
-        }
-        finally
-        {
-            if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
-        }
+        // Aliases move: pin the version first so that the cache folder and the report name immutable content.
+        var version = await registry.GetModelAsync(new ModelQuery { Ref = reference }, cancellationToken: ct);
+        var dir = System.IO.Path.Combine(options.Value.ResolveModelCache(environment.ContentRootPath), version.Version);
+        await progress($"pulling {reference} ({version.Version}) from the Registry into {dir}");
+        await registry.PullToDirectoryAsync(version.Version, dir, ct);
         return new ResolvedModel(dir, "registry:" + version.Version, version.Version);
-    }
-
-    // Registry paths are relative; refuse anything that would land outside the target directory.
-    private static string SafeChild(string root, string relative)
-    {
-        var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, relative));
-        if (!full.StartsWith(root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new InvalidOperationException($"Registry file path '{relative}' leaves the model directory.");
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        return full;
     }
 }
