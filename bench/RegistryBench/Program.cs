@@ -11,6 +11,12 @@ using FunctionGemma.Registry.Client;
 using Grpc.Core;
 using Grpc.Net.Client;
 
+if (args is ["serve", var serveName, var serveDir, var servePort, .. var serveAliases])
+{
+    await ServeAsync(serveName, serveDir, int.Parse(servePort), serveAliases);
+    return;
+}
+
 var megabytes = args.Length > 0 ? int.Parse(args[0]) : 540;
 var chunkSizes = args.Length > 1 ? args[1..].Select(a => int.Parse(a) * 1024).ToArray() : [1 << 20, 2 << 20, 4 << 20];
 var redisBinary = Environment.GetEnvironmentVariable("REDIS_SERVER") ?? "/usr/bin/redis-server";
@@ -80,6 +86,38 @@ finally
 {
     redis.Kill();
     Directory.Delete(work, recursive: true);
+}
+
+// `serve NAME DIR HTTP_PORT [ALIAS...]`: redis-server + the Registry with DIR registered as NAME, its HF-compatible API on
+// HTTP_PORT, until SIGTERM; prints "READY <version>" once it answers. Used to let Python transformers load from it.
+static async Task ServeAsync(string name, string dir, int httpPort, string[] aliases)
+{
+    var work = Directory.CreateTempSubdirectory("fg-regserve-").FullName;
+    var redisPort = FreePort();
+    using var redis = Process.Start(new ProcessStartInfo(Environment.GetEnvironmentVariable("REDIS_SERVER") ?? "/usr/bin/redis-server",
+        ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--dir", work, "--save", "", "--appendonly", "no"]) { RedirectStandardOutput = true })!;
+    await Task.Delay(500);
+    var grpcPort = FreePort();
+    var app = RegistryApp.Build([
+        $"--ConnectionStrings:redis=127.0.0.1:{redisPort}",
+        $"--Registry:Root={Path.Combine(work, "registry")}",
+        $"--Kestrel:Endpoints:http:Url=http://127.0.0.1:{httpPort}",
+        $"--Kestrel:Endpoints:grpc:Url=http://127.0.0.1:{grpcPort}",
+        "--Kestrel:Endpoints:grpc:Protocols=Http2",
+        "--Logging:LogLevel:Default=Warning",
+        "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics=Information",
+    ]);
+    await app.StartAsync();
+    using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+    var header = new RegisterHeader { Name = name, BaseModel = "google/functiongemma-270m-it" };
+    header.Aliases.AddRange(aliases);
+    var version = await new Registry.RegistryClient(channel).RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = header, Path = Path.GetFullPath(dir) });
+    Console.WriteLine($"READY {version.Version} {string.Join(",", version.Files.Select(f => f.Path))}");
+    var stop = new TaskCompletionSource();
+    using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+    await stop.Task;
+    await app.StopAsync();
+    redis.Kill();
 }
 
 static async Task<long> CountAsync(Registry.RegistryClient client, string version)
