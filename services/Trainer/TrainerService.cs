@@ -1,22 +1,29 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using FunctionGemma.Protos;
 using FunctionGemma.Storage;
-using Google.Protobuf.WellKnownTypes;
+using FunctionGemma.Trainer.Runs;
 using Grpc.Core;
+using StackExchange.Redis;
 
 namespace FunctionGemma.Trainer;
 
-/// <summary>gRPC surface of the Trainer: runs are validated against DataPrep, then recorded in Redis.</summary>
-public sealed class TrainerService(JsonRecordStore<RunInfo> runs, Protos.DataPrep.DataPrepClient dataPrep) : Protos.Trainer.TrainerBase
+/// <summary>gRPC surface of the Trainer: runs are validated against DataPrep, recorded in Redis and handed to the supervisor.</summary>
+public sealed class TrainerService(JsonRecordStore<RunInfo> runs, Protos.DataPrep.DataPrepClient dataPrep, RunSupervisor supervisor,
+    IConnectionMultiplexer redis) : Protos.Trainer.TrainerBase
 {
-    internal static readonly ActivitySource Source = new("FunctionGemma.Trainer");
-
     public override async Task<RunInfo> StartRun(TrainSpec request, ServerCallContext context)
     {
-        using var activity = Source.StartActivity("StartRun");
+        using var activity = TrainerTelemetry.Source.StartActivity("StartRun");
         var ct = context.CancellationToken;
+        if (request.Resume && !string.IsNullOrWhiteSpace(request.RunId) && await runs.FindAsync(request.RunId, ct) is { } previous
+            && request.Dataset is null && request.BaseModel is null)
+        {
+            // `resume` with only a run id continues that run with its recorded spec.
+            var spec = previous.Spec.Clone();
+            spec.Resume = true;
+            request = spec;
+        }
         if (string.IsNullOrWhiteSpace(request.Dataset?.Version))
             throw new ArgumentException("TrainSpec.dataset.version is empty: prepare a dataset first and pass its version.");
         if (request.BaseModel is null || request.BaseModel.SourceCase == ModelRef.SourceOneofCase.None)
@@ -32,17 +39,22 @@ public sealed class TrainerService(JsonRecordStore<RunInfo> runs, Protos.DataPre
         var runId = string.IsNullOrWhiteSpace(request.RunId) ? DeriveRunId(request) : request.RunId;
         activity?.SetTag("fg.run.id", runId);
         activity?.SetTag("fg.dataset.version", request.Dataset.Version);
-        var now = DateTimeOffset.UtcNow;
-        var run = new RunInfo
-        {
-            RunId = runId,
-            State = JobState.Queued,
-            Spec = request,
-            Created = Timestamp.FromDateTimeOffset(now),
-            Updated = Timestamp.FromDateTimeOffset(now),
-        };
-        // StartRun is idempotent: the same run id returns the run already recorded.
-        return await runs.TryCreateAsync(runId, run, now, ct) ? run : await runs.GetAsync(runId, ct);
+        return await supervisor.SubmitAsync(runId, request, ct);
+    }
+
+    public override async Task WatchRun(RunRequest request, IServerStreamWriter<TrainEvent> responseStream, ServerCallContext context)
+    {
+        if (string.IsNullOrWhiteSpace(request.RunId)) throw new ArgumentException("RunRequest.run_id is empty.");
+        var run = await runs.GetAsync(request.RunId, context.CancellationToken);
+        // From the first event to the run's end; an ended run replays its events and the stream closes.
+        await foreach (var e in new RunEventLog(redis, run.RunId).FollowAsync(TimeSpan.FromMilliseconds(200), context.CancellationToken))
+            await responseStream.WriteAsync(e, context.CancellationToken);
+    }
+
+    public override Task<RunInfo> CancelRun(RunRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrWhiteSpace(request.RunId)) throw new ArgumentException("RunRequest.run_id is empty.");
+        return supervisor.CancelAsync(request.RunId, context.CancellationToken);
     }
 
     public override Task<RunInfo> GetRun(RunRequest request, ServerCallContext context)
