@@ -29,7 +29,7 @@ public static class DataCommands
         var tokens = new Option<bool>("--tokens") { Description = "Also write `input_ids`: `text` encoded by the FunctionGemma tokenizer without special tokens added" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json to use with --tokens (default: FunctionGemma's, derived from the fetched Gemma 3 tokenizer)" };
         var command = new Command("clean", "Apply the reference cleaning rules to every row; print the drop counts") { input, output, text, tokens, tokenizer };
-        command.SetAction((parse, ct) => Run(() => CleanAsync(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(text),
+        command.SetAction((parse, ct) => Run(parse, () => CleanAsync(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(text),
             parse.GetValue(tokens), parse.GetValue(tokenizer), ct)));
         return command;
     }
@@ -41,14 +41,14 @@ public static class DataCommands
         var eval = new Option<int>("--eval") { Description = "How many of them (the last ones) form the eval split", Required = true };
         var rows = new Option<int>("--rows") { Description = "Rows in the source dataset", Required = true };
         var command = new Command("split", "Print the train and eval row indices a seeded subset selects, as JSON {\"train\":[...],\"eval\":[...]}") { seed, total, eval, rows };
-        command.SetAction(parse => Run(() =>
+        command.SetAction(parse => Run(parse, () =>
         {
             int n = parse.GetValue(rows), t = parse.GetValue(total), e = parse.GetValue(eval);
             if (n < 0) throw new ArgumentException($"--rows is {n}: it must be ≥ 0.");
             if (t < 0 || t > n) throw new ArgumentException($"--total is {t}: it must be between 0 and --rows ({n}).");
             if (e < 0 || e > t) throw new ArgumentException($"--eval is {e}: it must be between 0 and --total ({t}).");
             var split = SubsetSplit.Create(n, parse.GetValue(seed), t, t - e);
-            Console.Out.WriteLine($"{{\"train\":[{string.Join(',', split.Train)}],\"eval\":[{string.Join(',', split.Eval)}]}}");
+            parse.InvocationConfiguration.Output.WriteLine($"{{\"train\":[{string.Join(',', split.Train)}],\"eval\":[{string.Join(',', split.Eval)}]}}");
             return Task.FromResult(0);
         }));
         return command;
@@ -59,7 +59,7 @@ public static class DataCommands
         var input = new Argument<string>("INPUT") { Description = "Hermes-format JSONL file" };
         var output = new Option<string>("--out") { Description = "The parquet file to write", Required = true };
         var command = new Command("to-parquet", "Convert Hermes JSONL to parquet with the dataset's columns (tools stored as JSON text)") { input, output };
-        command.SetAction((parse, ct) => Run(async () =>
+        command.SetAction((parse, ct) => Run(parse, async () =>
         {
             var files = HermesFiles.Discover(parse.GetValue(input)!);
             var rows = new List<HermesRow>();
@@ -117,12 +117,12 @@ public static class DataCommands
         return sb.Append('}').ToString();
     }
 
-    private static async Task<int> Run(Func<Task<int>> action)
+    private static async Task<int> Run(ParseResult parse, Func<Task<int>> action)
     {
         try { return await action(); }
         catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
     }
