@@ -93,6 +93,7 @@ public sealed record Gemma3Config(
         "final_logit_softcapping", "attn_logit_softcapping", "attention_bias", "use_bidirectional_attention",
         "rope_scaling", "hidden_act", "hidden_activation", "rope_parameters", "rope_theta", "rope_local_base_freq",
         "layer_types", "eos_token_id", "bos_token_id", "pad_token_id", "initializer_range", "tie_word_embeddings",
+        "attn_implementation", "_attn_implementation", "_attn_implementation_autoset", "torchscript", "pruned_heads",
     ];
 
     static readonly string[] Required =
