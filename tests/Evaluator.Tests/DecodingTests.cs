@@ -18,7 +18,7 @@ public sealed class DecodingTests
         var ids = t.Encode(Rows.WeatherCall, addBos: false).Append(stop).ToArray();
         Assert.Contains(FunctionGemmaTokens.StartFunctionCall, ids);
         Assert.Contains(FunctionGemmaTokens.Escape, ids);
-        Assert.Equal(Rows.WeatherCall, EvalRunner.DecodePrediction(t, ids));
+        Assert.Equal(Rows.WeatherCall, BatchedGeneration.DecodePrediction(t, ids));
     }
 
     [Fact]
@@ -26,14 +26,14 @@ public sealed class DecodingTests
     {
         var t = Tokenizer.Value;
         var ids = t.Encode("\n  Sorry, I can't.  \n", addBos: false).Append(FunctionGemmaTokens.EndOfTurn).ToArray();
-        Assert.Equal("Sorry, I can't.", EvalRunner.DecodePrediction(t, ids));
+        Assert.Equal("Sorry, I can't.", BatchedGeneration.DecodePrediction(t, ids));
     }
 
     [Fact]
     public void Prompts_carry_exactly_one_bos_and_end_with_the_generation_prompt()
     {
         var t = Tokenizer.Value;
-        var ids = EvalRunner.PromptTokens(t, Rows.Weather(0));
+        var ids = BatchedGeneration.PromptTokens(t, Rows.Weather(0));
         Assert.Equal(FunctionGemmaTokens.Bos, ids[0]);
         Assert.NotEqual(FunctionGemmaTokens.Bos, ids[1]);
         var text = t.Decode(ids, skipSpecial: false);

@@ -227,3 +227,17 @@ public sealed class RegistryModelTests(EvaluatorSystem system)
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
     }
 }
+
+[Collection(nameof(EvaluatorSystem))]
+public sealed class ConcurrencyTests(EvaluatorSystem system)
+{
+    [Fact]
+    public async Task Identical_concurrent_requests_generate_once()
+    {
+        var spec = system.Spec(n: 2, batchSize: 2, maxNewTokens: 6);
+        spec.Lineage.ExperimentId = "concurrent";
+        var runs = await Task.WhenAll(system.EvaluateAsync(spec), system.EvaluateAsync(spec));
+        Assert.Equal(runs[0].Report.ReportId, runs[1].Report.ReportId);
+        Assert.Equal(1, runs.Count(r => r.Progress.Any(p => p.Stage == "generate")));
+    }
+}

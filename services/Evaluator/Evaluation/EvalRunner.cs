@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using FunctionGemma.Core.Json;
-using FunctionGemma.Core.Prompt;
-using FunctionGemma.Core.Tokenizer;
 using FunctionGemma.Evaluator.Reports;
 using FunctionGemma.Model;
 using FunctionGemma.Protos;
@@ -75,9 +72,14 @@ public sealed class EvalRunner(
         var rows = await datasetRows.ReadAsync(s.Dataset.Version, s.Split, 0, s.N, ct);
         if (rows.Count == 0)
             throw new InvalidOperationException($"Dataset version '{s.Dataset.Version}' has no {DatasetSplits.Name(s.Split)} rows to evaluate.");
-        await Tell("load", 0, rows.Count, $"loading {model.Path} on {s.Device} ({s.Dtype})");
+        await Tell("rows", rows.Count, s.N, rows.Count < s.N
+            ? $"the {DatasetSplits.Name(s.Split)} split has only {rows.Count} rows; evaluating all of them"
+            : $"evaluating the first {rows.Count} {DatasetSplits.Name(s.Split)} rows");
+        await Tell("load", 0, 1, $"waiting for the device, then loading {model.Path} on {s.Device} ({s.Dtype}) unless it is loaded");
 
+        var loadClock = Stopwatch.StartNew();
         using var lease = await models.AcquireAsync(model, s.Device, s.Dtype, ct);
+        await Tell("load", 1, 1, lease.Loaded ? $"loaded in {loadClock.Elapsed.TotalSeconds:0.#} s" : "already loaded");
         // A concurrent identical request may have finished while this one waited for the device.
         if (!s.Force && await reports.FindAsync(reportId, ct) is { } justStored) return justStored;
 
@@ -128,50 +130,15 @@ public sealed class EvalRunner(
         return report;
     }
 
-    /// <summary>
-    /// Generates for every row in batches of similar prompt length (less left padding), reporting after each batch.
-    /// Results come back in dataset order.
-    /// </summary>
-    private static async Task<List<GeneratedRow>> GenerateAsync(EvalSpec s, IReadOnlyList<DatasetRow> rows, ModelLease lease,
+    private static Task<List<GeneratedRow>> GenerateAsync(EvalSpec s, IReadOnlyList<DatasetRow> rows, ModelLease lease,
         Func<string, long, long, string, Task> tell, CancellationToken ct)
     {
-        var prompts = rows.Select(r => PromptTokens(lease.Tokenizer, r)).ToArray();
-        var order = Enumerable.Range(0, rows.Count).OrderByDescending(i => prompts[i].Length).ThenBy(i => i).ToArray();
-        var options = new GenerationOptions(s.MaxNewTokens, s.StopTokenIds.ToArray(), lease.Tokenizer.PadId);
-        var results = new GeneratedRow?[rows.Count];
         var clock = Stopwatch.StartNew();
-        long tokens = 0;
-        for (int start = 0; start < order.Length; start += s.BatchSize)
+        var options = new GenerationOptions(s.MaxNewTokens, s.StopTokenIds.ToArray(), lease.Tokenizer.PadId);
+        return BatchedGeneration.RunAsync(lease.Model, lease.Tokenizer, rows, s.BatchSize, options, (done, tokens) =>
         {
-            ct.ThrowIfCancellationRequested();
-            var batch = order.Skip(start).Take(s.BatchSize).ToArray();
-            int[][] outputs;
-            using (var span = EvaluatorTelemetry.Source.StartActivity("GenerateBatch"))
-            {
-                span?.SetTag("fg.eval.batch_rows", batch.Length);
-                span?.SetTag("fg.eval.prompt_tokens_max", prompts[batch[0]].Length);
-                outputs = await Task.Run(() => GreedyGenerator.Generate(lease.Model, batch.Select(i => (IReadOnlyList<int>)prompts[i]).ToList(), options), ct);
-            }
-            for (int k = 0; k < batch.Length; k++)
-            {
-                results[batch[k]] = new GeneratedRow(rows[batch[k]], DecodePrediction(lease.Tokenizer, outputs[k]), outputs[k].Length);
-                tokens += outputs[k].Length;
-            }
-            int done = Math.Min(start + batch.Length, order.Length);
             var elapsed = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-            await tell("generate", done, order.Length, $"{done / elapsed:0.##} rows/s, {tokens / elapsed:0.#} tokens/s");
-        }
-        return results.Select(r => r!).ToList();
+            return tell("generate", done, rows.Count, $"{done / elapsed:0.##} rows/s, {tokens / elapsed:0.#} tokens/s");
+        }, ct);
     }
-
-    /// <summary>The reference prompt of a row as token ids (the template writes &lt;bos&gt;, so none is added).</summary>
-    public static int[] PromptTokens(GemmaTokenizer tokenizer, DatasetRow row) =>
-        tokenizer.Encode(ReferencePrompt.Prompt(row.Clean.UserContent, row.Clean.Tools), addBos: false);
-
-    /// <summary>
-    /// The new tokens as the reference decodes them: special tokens skipped (end of turn, &lt;start_function_response&gt;),
-    /// the function-call markers and &lt;escape&gt; kept, then Python <c>str.strip()</c>.
-    /// </summary>
-    public static string DecodePrediction(GemmaTokenizer tokenizer, ReadOnlySpan<int> newTokens) =>
-        PythonText.Strip(tokenizer.Decode(newTokens, skipSpecial: true));
 }
