@@ -51,6 +51,7 @@ public sealed partial class DatasetPreparer(
         activity.SetTag("fg.dataset.version", version);
         activity.SetTag("fg.dataset.source_revision", revision.Revision);
         Task Report(PrepareProgress p) { p.Version = version; return report(p); }
+        await Report(Event("resolve", 1, 1, $"Pinned {revision.Identity}"));
 
         if (await _catalog.FindAsync(version, ct) is { } existing)
             return await Existing(existing);

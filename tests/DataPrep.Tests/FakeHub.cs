@@ -36,6 +36,9 @@ public sealed class FakeHub : IAsyncDisposable
     /// <summary>When set, the next full download sends this many bytes and then drops the connection.</summary>
     public int? DropAfterBytes { get; set; }
 
+    /// <summary>When set, file downloads wait this long before sending anything.</summary>
+    public TimeSpan? DownloadDelay { get; set; }
+
     /// <summary>Every request as "METHOD path [range]", in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
@@ -77,6 +80,7 @@ public sealed class FakeHub : IAsyncDisposable
         app.MapGet("/datasets/{owner}/{name}/resolve/{rev}/{**path}", async (HttpContext ctx, string owner, string name, string rev, string path) =>
         {
             if ($"{owner}/{name}" != Repo || rev != Sha || path != Shard) { ctx.Response.StatusCode = 404; return; }
+            if (hub.DownloadDelay is { } delay) await Task.Delay(delay, ctx.RequestAborted);
             long from = 0;
             if (ctx.Request.Headers.Range.ToString() is { Length: > 0 } range && range.StartsWith("bytes=") && range.EndsWith('-'))
                 from = long.Parse(range["bytes=".Length..^1]);

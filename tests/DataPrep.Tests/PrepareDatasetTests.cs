@@ -160,6 +160,39 @@ public sealed class PrepareDatasetTests(DataPrepHost host) : IClassFixture<DataP
     }
 
     [Fact]
+    public async Task A_client_cancelling_PrepareDataset_midway_leaves_nothing_complete_and_frees_the_version()
+    {
+        await host.FlushAsync();
+        var hubCache = Path.Combine(host.CacheDir, "hf");
+        if (Directory.Exists(hubCache)) Directory.Delete(hubCache, recursive: true);
+        var spec = new DatasetSpec { Source = $"hf:{FakeHub.Repo}", Seed = 11, Total = 100, Eval = 10 };
+        host.Hub.DownloadDelay = TimeSpan.FromSeconds(30);
+        string version;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            using var call = host.Client.PrepareDataset(spec, cancellationToken: cts.Token);
+            Assert.True(await call.ResponseStream.MoveNext(cts.Token));
+            // The first event after pinning carries the version; the download is now hanging on the Hub.
+            while (string.IsNullOrEmpty(call.ResponseStream.Current.Version)) Assert.True(await call.ResponseStream.MoveNext(cts.Token));
+            version = call.ResponseStream.Current.Version;
+            await Task.Delay(300, Ct);
+            cts.Cancel();
+            var e = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext(cts.Token)) { } });
+            Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+        }
+        finally { host.Hub.DownloadDelay = null; }
+
+        // The server stops, releases the version's lock and writes no manifest.
+        for (int i = 0; i < 50 && await host.Db.KeyExistsAsync(RedisKeys.DatasetLock(version)); i++) await Task.Delay(100, Ct);
+        Assert.False(await host.Db.KeyExistsAsync(RedisKeys.DatasetLock(version)));
+        Assert.False(await host.Db.KeyExistsAsync(RedisKeys.DatasetManifest(version)));
+        var (retried, _) = await Prepare(spec);
+        Assert.Equal(version, retried.Ref.Version);
+        Assert.Equal(FakeHub.Sha, retried.SourceRevision);
+    }
+
+    [Fact]
     public async Task Concurrent_prepares_of_one_spec_write_one_version_once()
     {
         await host.FlushAsync();
