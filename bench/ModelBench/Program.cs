@@ -40,6 +40,15 @@ if (mode == "train")
     cuda.synchronize();
     double dt = sw.Elapsed.TotalSeconds;
     double peak = (Nvml.UsedBytes() - baseline) / Math.Pow(2, 30);
+    // Where a step's time goes: forward alone, forward+loss+backward, then the optimizer (synchronized phases).
+    var phase = Stopwatch.StartNew();
+    using (no_grad()) model.HiddenStates(ids).Dispose();
+    cuda.synchronize(); double fwdMs = phase.Elapsed.TotalMilliseconds; phase.Restart();
+    var ce = trainer.AccumulateGradients(b);
+    cuda.synchronize(); double fwdBwdMs = phase.Elapsed.TotalMilliseconds; phase.Restart();
+    trainer.ApplyGradients(ce.LossSum, ce.Correct, ce.Tokens);
+    cuda.synchronize(); double optMs = phase.Elapsed.TotalMilliseconds;
+    Console.WriteLine(JsonSerializer.Serialize(new { what = "train_profile", impl = "torchsharp", batch, checkpointing = ckpt, forward_ms = fwdMs, forward_loss_backward_ms = fwdBwdMs, optimizer_ms = optMs }));
     Console.WriteLine(JsonSerializer.Serialize(new
     {
         what = "train", impl = "torchsharp", batch, seq, checkpointing = ckpt, tokens_per_s = batch * seq * steps / dt,

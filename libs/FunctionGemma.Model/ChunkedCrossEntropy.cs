@@ -25,8 +25,19 @@ public static class ChunkedCrossEntropy
     public static CrossEntropyResult Compute(Tensor hidden, Tensor weight, Tensor targets, int chunkTokens,
         Tensor? gradHidden = null, double gradScale = 1.0)
     {
+        using var scope = NewDisposeScope();
+        var (loss, correct, n) = ComputeOnDevice(hidden, weight, targets, chunkTokens, gradHidden, gradScale);
+        return n == 0 ? new CrossEntropyResult(0, 0, 0) : new CrossEntropyResult(loss.item<double>(), correct.item<long>(), n);
+    }
+
+    /// <summary>
+    /// <see cref="Compute"/> without waiting for the device: the loss sum (fp64) and the correct count (int64) stay
+    /// device scalars, so the backward can be queued behind the forward.
+    /// </summary>
+    public static (Tensor LossSum, Tensor Correct, long Tokens) ComputeOnDevice(Tensor hidden, Tensor weight, Tensor targets,
+        int chunkTokens, Tensor? gradHidden = null, double gradScale = 1.0)
+    {
         long n = hidden.shape[0];
-        if (n == 0) return new CrossEntropyResult(0, 0, 0);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var w = weight.detach();
@@ -44,14 +55,15 @@ public static class ChunkedCrossEntropy
             long len = Math.Min(chunkTokens, n - start);
             var h = hidden.narrow(0, start, len);
             var t = targets.narrow(0, start, len);
-            var logits = nn.functional.linear(h, w).to_type(ScalarType.Float32);
-            var lse = logits.logsumexp(-1, keepdim: true);
-            var picked = logits.gather(1, t.unsqueeze(1));
-            lossSum.add_((lse - picked).sum().to_type(ScalarType.Float64));
-            correct.add_(logits.argmax(-1).eq(t).sum());
+            // Softmax reads the logits in their dtype and writes fp32 probabilities in one pass; the loss is -log p[target].
+            var logits = nn.functional.linear(h, w);
+            var p = nn.functional.softmax(logits, 1, ScalarType.Float32);
+            logits.Dispose();
+            var picked = p.gather(1, t.unsqueeze(1));
+            lossSum.add_(picked.log().sum().neg().to_type(ScalarType.Float64));
+            correct.add_(picked.squeeze(1).ge(p.max(1).values).sum());
             if (gradHidden is null) continue;
-            // d/dlogits of the summed loss = softmax - onehot, computed in place over the fp32 logits.
-            var p = logits.sub_(lse).exp_();
+            // d/dlogits of the summed loss = softmax - onehot.
             p.scatter_add_(1, t.unsqueeze(1), full([len, 1], -1.0f, ScalarType.Float32, p.device));
             if (gradScale != 1.0) p.mul_(gradScale);
             var g = p.to_type(hidden.dtype);
@@ -59,6 +71,6 @@ public static class ChunkedCrossEntropy
             if (wGrad!.dtype == g.dtype) wGrad.addmm_(g.t(), h);
             else wGrad.add_(g.t().matmul(h).to_type(wGrad.dtype));
         }
-        return new CrossEntropyResult(lossSum.item<double>(), correct.item<long>(), n);
+        return (lossSum.MoveToOuterDisposeScope(), correct.MoveToOuterDisposeScope(), n);
     }
 }

@@ -14,6 +14,7 @@ public sealed class Gemma3RmsNorm : nn.Module<Tensor, Tensor>
 {
     readonly Parameter weight;
     readonly double eps;
+    readonly FusedWeight affine = new();
 
     /// <summary>Creates a norm over the last dimension of size <paramref name="dim"/>, weight zero (identity).</summary>
     public Gemma3RmsNorm(long dim, double eps) : base(nameof(Gemma3RmsNorm))
@@ -27,10 +28,79 @@ public sealed class Gemma3RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        long d = x.shape[^1];
+        // [x, -x] has mean 0 and variance mean(x²), so LayerNorm over it is RMSNorm: one fused kernel with fp32
+        // statistics instead of eight elementwise passes (and far less saved for the backward).
+        var signs = Signs(x.dtype, x.device);
+        var pair = (x.unsqueeze(-2) * signs).flatten(-2);
+        if (!is_grad_enabled() && weight.dtype == x.dtype)
+        {
+            // Inference: the (1 + w) scale rides inside the LayerNorm kernel (kept until the weights change).
+            var scale = affine.Get([weight, weight], w => (w + 1.0).to_type(x.dtype));
+            return F.layer_norm(pair, [2 * d], scale, null, eps).narrow(-1, 0, d).MoveToOuterDisposeScope();
+        }
+        var normed = F.layer_norm(pair, [2 * d], eps: eps).narrow(-1, 0, d);
+        return (normed * (weight + 1.0).to_type(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    static readonly Dictionary<string, Tensor> signCache = new();
+
+    static Tensor Signs(ScalarType dtype, Device device)
+    {
+        var key = $"{dtype}/{device}";
+        lock (signCache)
+        {
+            if (!signCache.TryGetValue(key, out var t))
+            {
+                t = tensor(new float[] { 1, -1 }).view(2, 1).to_type(dtype).to(device).DetachFromDisposeScope();
+                signCache[key] = t;
+            }
+            return t;
+        }
+    }
+
+    /// <summary>The reference formula (HF's): fp32 <c>x * rsqrt(mean(x²) + eps) * (1 + w)</c>, cast back. For tests.</summary>
+    public Tensor Reference(Tensor x)
+    {
+        using var scope = NewDisposeScope();
         var xf = x.to_type(ScalarType.Float32);
         var normed = xf * (xf.square().mean([-1L], keepdim: true) + eps).rsqrt();
-        var y = (normed * (weight.to_type(ScalarType.Float32) + 1.0)).to_type(x.dtype);
-        return y.MoveToOuterDisposeScope();
+        return (normed * (weight.to_type(ScalarType.Float32) + 1.0)).to_type(x.dtype).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Weights of several projections concatenated along the output dimension, so one matmul serves them. With
+/// gradients on it is rebuilt every call (the concatenation's backward hands each weight its slice); without, it is
+/// kept until a source weight is replaced or <see cref="Gemma3ForCausalLM.WeightsChanged"/> is called.
+/// </summary>
+public sealed class FusedWeight
+{
+    Tensor? cached;
+    IntPtr[] handles = [];
+    long version = -1;
+
+    /// <summary>Bumped whenever weights change in place (optimizer steps, loads), so kept concatenations are rebuilt.</summary>
+    internal static long GlobalVersion;
+
+    /// <summary>
+    /// The concatenation of <paramref name="weights"/> along dimension 0, each first passed through
+    /// <paramref name="transform"/> when given.
+    /// </summary>
+    public Tensor Get(Tensor[] weights, Func<Tensor, Tensor>? transform = null)
+    {
+        Tensor Build() => cat(transform is null ? weights : weights.Select(transform).ToArray(), 0);
+        if (is_grad_enabled()) return Build();
+        var hs = weights.Select(w => w.Handle).ToArray();
+        long v = Interlocked.Read(ref GlobalVersion);
+        if (cached is null || v != version || !hs.SequenceEqual(handles) || cached.dtype != weights[0].dtype)
+        {
+            cached?.Dispose();
+            using (var buildScope = NewDisposeScope()) cached = Build().MoveToOuterDisposeScope();
+            cached = cached.DetachFromDisposeScope();
+            handles = hs; version = v;
+        }
+        return cached.alias();
     }
 }
 
@@ -45,24 +115,30 @@ public sealed class Gemma3Mlp : nn.Module<Tensor, Tensor>
         gate_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
         up_proj = nn.Linear(c.HiddenSize, c.IntermediateSize, hasBias: false);
         down_proj = nn.Linear(c.IntermediateSize, c.HiddenSize, hasBias: false);
+        gateUp = new FusedWeight();
         RegisterComponents();
     }
+
+    readonly FusedWeight gateUp;
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = F.gelu(gate_proj.call(x), GELU.Approximate.tanh) * up_proj.call(x);
+        // One matmul for gate and up (their weights concatenated), then the halves.
+        long i = gate_proj.weight.shape[0];
+        var gu = F.linear(x, gateUp.Get([gate_proj.weight, up_proj.weight]));
+        var h = F.gelu(gu.narrow(-1, 0, i), GELU.Approximate.tanh) * gu.narrow(-1, i, i);
         return down_proj.call(h).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>Rotary tables and the attention mask one layer type (sliding or global) sees in a forward pass.</summary>
 /// <param name="Cos">Cosines, <c>[B, 1, T, head_dim]</c>, in the compute dtype.</param>
-/// <param name="Sin">Sines, same shape.</param>
+/// <param name="SinSigned">Sines with the first half negated, same shape: RoPE is then x*cos + roll(x, D/2)*SinSigned.</param>
 /// <param name="Mask">Boolean <c>[B, 1, T, S]</c>, true where a query may attend; null with <paramref name="IsCausal"/>.</param>
 /// <param name="IsCausal">Plain causal attention over the given keys (lets SDPA pick flash attention).</param>
-public sealed record AttentionInputs(Tensor Cos, Tensor Sin, Tensor? Mask, bool IsCausal);
+public sealed record AttentionInputs(Tensor Cos, Tensor SinSigned, Tensor? Mask, bool IsCausal);
 
 /// <summary>Gemma 3 attention: q/k/v projections, per-head q/k RMSNorm, RoPE, grouped-query SDPA, output projection.</summary>
 public sealed class Gemma3Attention : nn.Module
@@ -91,22 +167,21 @@ public sealed class Gemma3Attention : nn.Module
         RegisterComponents();
     }
 
-    static Tensor RotateHalf(Tensor x)
-    {
-        long half = x.shape[^1] / 2;
-        return cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-    }
+    readonly FusedWeight qkv = new();
 
     /// <summary>Attention over <paramref name="x"/> <c>[B, T, hidden]</c>; with a cache, keys/values are stored and read there.</summary>
     public Tensor Forward(Tensor x, AttentionInputs a, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_norm.call(q_proj.call(x).view(b, t, heads, headDim)).transpose(1, 2);
-        var k = k_norm.call(k_proj.call(x).view(b, t, kvHeads, headDim)).transpose(1, 2);
-        var v = v_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2);
-        q = q * a.Cos + RotateHalf(q) * a.Sin;
-        k = k * a.Cos + RotateHalf(k) * a.Sin;
+        long qd = heads * headDim, kd = kvHeads * headDim;
+        var all = F.linear(x, qkv.Get([q_proj.weight, k_proj.weight, v_proj.weight]));
+        var q = q_norm.call(all.narrow(-1, 0, qd).view(b, t, heads, headDim)).transpose(1, 2);
+        var k = k_norm.call(all.narrow(-1, qd, kd).view(b, t, kvHeads, headDim)).transpose(1, 2);
+        var v = all.narrow(-1, qd + kd, kd).view(b, t, kvHeads, headDim).transpose(1, 2);
+        // RoPE: x*cos + rotate_half(x)*sin, with rotate_half(x)*sin = roll(x, D/2) * [-sin_lo, sin_hi].
+        q = torch.addcmul(q * a.Cos, q.roll(headDim / 2, -1), a.SinSigned, 1);
+        k = torch.addcmul(k * a.Cos, k.roll(headDim / 2, -1), a.SinSigned, 1);
         if (queryScale != 1.0) q = q * queryScale;
         if (cache is not null) (k, v) = cache.Append(LayerIndex, k, v);
 
@@ -220,6 +295,9 @@ public sealed class Gemma3ForCausalLM : nn.Module<Tensor, Tensor>
     /// <summary>The decoder stack.</summary>
     public Gemma3TextModel Model => model;
 
+    /// <summary>Tells inference caches that parameters changed in place (the trainer calls it after each step).</summary>
+    public static void WeightsChanged() => Interlocked.Increment(ref FusedWeight.GlobalVersion);
+
     /// <summary>Device of the parameters.</summary>
     public Device Device => model.EmbedWeight.device;
 
@@ -273,15 +351,19 @@ public sealed class Gemma3ForCausalLM : nn.Module<Tensor, Tensor>
         return inv.data<float>().ToArray();
     }
 
-    /// <summary>Cos/sin tables <c>[B, 1, T, head_dim]</c> for positions <c>[B, T]</c>, computed in fp32, cast to the compute dtype.</summary>
-    public (Tensor Cos, Tensor Sin) Rope(Tensor positions, bool sliding)
+    /// <summary>
+    /// Cos and signed-sin tables <c>[B, 1, T, head_dim]</c> for positions <c>[B, T]</c>, computed in fp32 and cast to
+    /// the compute dtype; the sines' first half is negated (see <see cref="AttentionInputs"/>).
+    /// </summary>
+    public (Tensor Cos, Tensor SinSigned) Rope(Tensor positions, bool sliding)
     {
         using var scope = NewDisposeScope();
         var inv = Constant(sliding ? "invLocal" : "invGlobal", positions.device, () => tensor(sliding ? invFreqLocal : invFreqGlobal));
-        var freqs = positions.to_type(ScalarType.Float32).unsqueeze(-1) * inv;
-        var emb = cat([freqs, freqs], -1).unsqueeze(1);
-        var cos = emb.cos().to_type(DType);
-        var sin = emb.sin().to_type(DType);
+        var freqs = (positions.to_type(ScalarType.Float32).unsqueeze(-1) * inv).unsqueeze(1);
+        var c = freqs.cos();
+        var sn = freqs.sin();
+        var cos = cat([c, c], -1).to_type(DType);
+        var sin = cat([-sn, sn], -1).to_type(DType);
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 

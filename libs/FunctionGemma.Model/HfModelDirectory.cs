@@ -55,6 +55,7 @@ public static class HfModelDirectory
             if (!w.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"{source}: '{name}' has shape [{string.Join(",", w.shape)}], the config needs [{string.Join(",", p.shape)}].");
             p.copy_(w);
         }
+        Gemma3ForCausalLM.WeightsChanged();
     }
 
     /// <summary>The model's weights keyed by HF names, converted to <paramref name="dtype"/>, on the CPU.</summary>

@@ -55,6 +55,14 @@ public sealed class KvCache : IDisposable
         if (steps > 1 && Length != 0) throw new InvalidOperationException("A multi-token step is only supported as the first (prefill) step.");
         using (no_grad())
         {
+            if (steps == 1 && keyValid is null)
+            {
+                // Decode step: a generated token is always real; no host-to-device copy.
+                validGlobal.narrow(1, Length, 1).fill_(true);
+                validLocal.narrow(1, Length % capLocal, 1).fill_(true);
+                pendingSteps = 1;
+                return (validGlobal.view(Batch, 1, 1, capGlobal), validLocal.view(Batch, 1, 1, capLocal));
+            }
             var kv = keyValid ?? ones([Batch, steps], ScalarType.Bool, validGlobal.device);
             validGlobal.narrow(1, Length, steps).copy_(kv);
             if (steps <= capLocal)

@@ -122,6 +122,7 @@ public sealed class SftTrainer : IDisposable
                 p.grad = flatGrads.narrow(0, offsets[i], p.NumberOfElements).view(p.shape);
             }
             master = flatParams.to_type(ScalarType.Float32, copy: true).DetachFromDisposeScope();
+            Gemma3ForCausalLM.WeightsChanged();
             gradSum = zeros(total, ScalarType.Float32, device).DetachFromDisposeScope();
             expAvg = zeros(total, ScalarType.Float32, device).DetachFromDisposeScope();
             expAvgSq = zeros(total, ScalarType.Float32, device).DetachFromDisposeScope();
@@ -143,6 +144,13 @@ public sealed class SftTrainer : IDisposable
     public CrossEntropyResult AccumulateGradients(TrainingBatch batch)
     {
         using var scope = NewDisposeScope();
+        var (loss, correct, n) = AccumulateOnDevice(batch);
+        return new CrossEntropyResult(loss.item<double>(), correct.item<long>(), n);
+    }
+
+    (Tensor LossSum, Tensor Correct, long Tokens) AccumulateOnDevice(TrainingBatch batch)
+    {
+        using var scope = NewDisposeScope();
         var device = model.Device;
         var ids = batch.InputIds.to(device);
         var labels = batch.Labels.to(device);
@@ -153,19 +161,19 @@ public sealed class SftTrainer : IDisposable
         var sel = targets.index_select(0, idx);
         var weight = model.Model.EmbedWeight;
 
-        CrossEntropyResult LossAndBackward(Tensor finalHidden)
+        (Tensor, Tensor, long) LossAndBackward(Tensor finalHidden)
         {
             // finalHidden: [B, T, H] with a graph; the LM head's backward is written out in ChunkedCrossEntropy.
             var flat = finalHidden.detach().reshape(b * t, h);
             var hs = flat.index_select(0, idx);
             var gradSel = empty_like(hs);
-            var r = ChunkedCrossEntropy.Compute(hs, weight, sel, Options.LossChunkTokens, gradSel);
+            var r = ChunkedCrossEntropy.ComputeOnDevice(hs, weight, sel, Options.LossChunkTokens, gradSel);
             var gradFlat = zeros_like(flat).index_copy_(0, idx, gradSel);
             finalHidden.backward([gradFlat.view(b, t, h)]);
             return r;
         }
 
-        CrossEntropyResult result;
+        (Tensor LossSum, Tensor Correct, long Tokens) result;
         if (!Options.ActivationCheckpointing)
         {
             result = LossAndBackward(model.HiddenStates(ids));
@@ -200,7 +208,7 @@ public sealed class SftTrainer : IDisposable
             gradSum.add_(flatGrads);
             flatGrads.zero_();
         }
-        return result;
+        return (result.LossSum.MoveToOuterDisposeScope(), result.Correct.MoveToOuterDisposeScope(), result.Tokens);
     }
 
     /// <summary>
@@ -210,13 +218,17 @@ public sealed class SftTrainer : IDisposable
     /// </summary>
     public StepResult Step(IReadOnlyList<TrainingBatch> microBatches)
     {
-        double lossSum = 0; long correct = 0, tokens = 0;
+        using var scope = NewDisposeScope();
+        var lossSum = zeros([], ScalarType.Float64, model.Device);
+        var correct = zeros([], ScalarType.Int64, model.Device);
+        long tokens = 0;
         foreach (var mb in microBatches)
         {
-            var r = AccumulateGradients(mb);
-            lossSum += r.LossSum; correct += r.Correct; tokens += r.Tokens;
+            var r = AccumulateOnDevice(mb);
+            lossSum.add_(r.LossSum); correct.add_(r.Correct); tokens += r.Tokens;
         }
-        return ApplyGradients(lossSum, correct, tokens);
+        // One wait for the device per step, after the whole backward is queued.
+        return ApplyGradients(lossSum.item<double>(), correct.item<long>(), tokens);
     }
 
     /// <summary>Step on a single micro-batch.</summary>
@@ -254,11 +266,12 @@ public sealed class SftTrainer : IDisposable
         double lr = LearningRate, b1 = Options.Beta1, b2 = Options.Beta2;
         double bc1 = 1 - Math.Pow(b1, StepCount), bc2 = 1 - Math.Pow(b2, StepCount);
         if (Options.WeightDecay != 0) master.narrow(0, 0, decayCount).mul_(1 - lr * Options.WeightDecay);
-        expAvg.mul_(b1).add_(gradSum, 1 - b1);
+        expAvg.lerp_(gradSum, full([], 1 - b1, ScalarType.Float32, gradSum.device));
         expAvgSq.mul_(b2).addcmul_(gradSum, gradSum, 1 - b2);
         var denom = expAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(Options.Epsilon);
         master.addcdiv_(expAvg, denom, -lr / bc1);
         flatParams.copy_(master);
+        Gemma3ForCausalLM.WeightsChanged();
         gradSum.zero_();
         return new StepResult(lossSum / tokens, (double)correct / tokens, norm.item<float>(), tokens);
     }
@@ -292,6 +305,7 @@ public sealed class SftTrainer : IDisposable
             }
             flatParams.copy_(master);
         }
+        Gemma3ForCausalLM.WeightsChanged();
         foreach (var t in state.Values) t.Dispose();
         StepCount = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
         LearningRate = double.Parse(meta["learning_rate"], System.Globalization.CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using FunctionGemma.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FunctionGemma.Model.Tests;
@@ -72,5 +73,35 @@ public class ModelTests
         var plain = m.LmHead(m.HiddenStates(ids));
         var withPad = m.LmHead(m.HiddenStates(padded, pos, valid)).narrow(1, 3, 7);
         Assert.True(TestModels.MaxAbsDiff(plain, withPad) < 1e-5);
+    }
+}
+
+public class NormTests
+{
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    [InlineData(ScalarType.BFloat16, 2e-2)]
+    public void Fused_rms_norm_equals_the_HF_formula_in_value_and_gradient(ScalarType dtype, double tol)
+    {
+        var norm = new Gemma3RmsNorm(32, 1e-6);
+        using (no_grad()) norm.parameters().First().normal_(0, 0.5);
+        var x = (randn(3, 5, 32) * 3).to_type(dtype).requires_grad_(true);
+        var fast = norm.call(x);
+        var slow = norm.Reference(x);
+        Assert.True(TestModels.MaxAbsDiff(fast, slow) < tol * 4);
+        using (no_grad())
+        {
+            norm.to(dtype);
+            Assert.True(TestModels.MaxAbsDiff(norm.call(x), slow) < tol * 4); // the inference path folds (1 + w) into the kernel
+            norm.to(ScalarType.Float32);
+        }
+        if (dtype != ScalarType.Float32) return;
+        var w = norm.parameters().First();
+        fast.square().sum().backward();
+        var gx = x.grad!.clone(); var gw = w.grad!.clone();
+        x.grad!.zero_(); w.grad!.zero_();
+        norm.Reference(x).square().sum().backward();
+        Assert.True(TestModels.MaxAbsDiff(gx, x.grad!) < 1e-3);
+        Assert.True(TestModels.MaxAbsDiff(gw, w.grad!) < 1e-3);
     }
 }
