@@ -59,6 +59,22 @@ public sealed class HermesFilesTests
     }
 
     [Fact]
+    public async Task Parquet_written_by_pyarrow_with_the_hub_schema_reads_like_the_jsonl()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "sample-written-by-pyarrow.parquet");
+        var jsonl = await ReadAll(SampleData.JsonlPath);
+        var pyarrow = await ReadAll(path);
+        Assert.Equal(jsonl.Count, pyarrow.Count);
+        for (int i = 0; i < jsonl.Count; i++)
+        {
+            Assert.Equal(jsonl[i].Task, pyarrow[i].Task);
+            Assert.Equal(jsonl[i].Source, pyarrow[i].Source);
+            Assert.Equal(jsonl[i].Conversations, pyarrow[i].Conversations);
+            Assert.Equal(HermesCleaner.Clean(jsonl[i]).Row?.ToolArguments, HermesCleaner.Clean(pyarrow[i]).Row?.ToolArguments);
+        }
+    }
+
+    [Fact]
     public async Task A_folder_of_shards_reads_in_path_order_and_keep_skips_rows()
     {
         var ct = TestContext.Current.CancellationToken;

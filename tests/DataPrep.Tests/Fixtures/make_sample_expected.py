@@ -27,3 +27,8 @@ with open(os.path.join(ROOT, "samples", "hermes-sample.jsonl"), encoding="utf-8"
         else:
             out = {"source_row": index, "kept": False, "drop": outcome["drop"]}
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+# sample-written-by-pyarrow.parquet (beside this script) is the sample as pyarrow 25 writes it with the Hub dataset's
+# schema (conversations: list<struct<from, value>>, string columns, 64-row row groups), made on a machine with pyarrow:
+#   table = pa.Table.from_pylist(rows_with_tools_as_json_text, schema=...); pq.write_table(table, path, row_group_size=64)
+# It proves HermesFiles reads parquet as Hugging Face writes it, not only as Parquet.Net writes it.
