@@ -8,7 +8,7 @@ public sealed class EvaluatorOptions
     /// <summary>Where models pulled from the Registry are kept; default .fg/evaluator/models in the repository.</summary>
     public string? ModelCache { get; set; }
 
-    /// <summary>The Trainer's run root, for checkpoints of runs whose RunInfo does not name the step's directory.</summary>
+    /// <summary>The Trainer's run root (ROOT/RUN/checkpoint-N), for checkpoint steps other than the latest; default .fg/runs in the repository, as the Trainer's.</summary>
     public string? TrainerRoot { get; set; }
 
     /// <summary>Overrides the code version that report ids include (default: the build's informational version).</summary>
@@ -17,6 +17,10 @@ public sealed class EvaluatorOptions
     /// <summary>The model cache root, relative paths taken from <paramref name="contentRoot"/>.</summary>
     public string ResolveModelCache(string contentRoot) =>
         !string.IsNullOrWhiteSpace(ModelCache) ? Path.GetFullPath(ModelCache, contentRoot) : Path.Combine(RepositoryOr(contentRoot), ".fg", "evaluator", "models");
+
+    /// <summary>The Trainer's run root, relative paths taken from <paramref name="contentRoot"/>.</summary>
+    public string ResolveTrainerRoot(string contentRoot) =>
+        !string.IsNullOrWhiteSpace(TrainerRoot) ? Path.GetFullPath(TrainerRoot, contentRoot) : Path.Combine(RepositoryOr(contentRoot), ".fg", "runs");
 
     private static string RepositoryOr(string contentRoot)
     {

@@ -106,6 +106,17 @@ public sealed class EndToEndTests(EvaluatorSystem system)
             Assert.DoesNotContain(progress, p => p.Stage == "generate");
         }
 
+        // A run Redis does not know: its checkpoints are found under the Trainer root, by step or the newest for 0.
+        system.LinkCheckpoint("run-on-disk", 5);
+        system.LinkCheckpoint("run-on-disk", 10);
+        foreach (var step in new[] { 0L, 5L })
+        {
+            var spec = system.Spec(n: 3, batchSize: 3);
+            spec.Model = new ModelRef { Checkpoint = new CheckpointRef { RunId = "run-on-disk", Step = step } };
+            var (_, onDisk) = await system.EvaluateAsync(spec);
+            Assert.Equal(byPath.ReportId, onDisk.ReportId);
+        }
+
         var missing = system.Spec();
         missing.Model = new ModelRef { Checkpoint = new CheckpointRef { RunId = "run-e2e", Step = 7 } };
         var e = await Assert.ThrowsAsync<RpcException>(() => system.EvaluateAsync(missing));

@@ -32,6 +32,20 @@ public sealed class EvaluatorSystem : IAsyncLifetime
     /// <summary>Where the Evaluator keeps models pulled from the Registry.</summary>
     public string ModelCache => Path.Combine(_temp, "model-cache");
 
+    /// <summary>The Trainer run root the Evaluator looks in (ROOT/RUN/checkpoint-N).</summary>
+    public string TrainerRoot => Path.Combine(_temp, "runs");
+
+    /// <summary>A checkpoint folder of <paramref name="runId"/> at <paramref name="step"/> holding the tiny model's files (linked).</summary>
+    public string LinkCheckpoint(string runId, long step)
+    {
+        var dir = Path.Combine(TrainerRoot, runId, $"checkpoint-{step:D6}");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.EnumerateFiles(ModelDir))
+            File.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(f)), f);
+        File.WriteAllText(Path.Combine(dir, "optimizer.safetensors"), "not part of the model's identity");
+        return dir;
+    }
+
     /// <summary>A channel to the running Registry.</summary>
     public GrpcChannel RegistryChannel { get; private set; } = null!;
 
@@ -57,6 +71,7 @@ public sealed class EvaluatorSystem : IAsyncLifetime
 
         _evaluator = EvaluatorApp.Build([.. ServiceArgs(),
             $"--Evaluator:ModelCache={ModelCache}",
+            $"--Evaluator:TrainerRoot={TrainerRoot}",
             // Service discovery's configuration form: the "grpc" endpoint of the "registry" service.
             $"--Services:registry:grpc:0={AddressOf(_registry)}"]);
         await _evaluator.StartAsync();

@@ -59,16 +59,16 @@ public sealed class ModelResolver(
     }
 
     /// <summary>
-    /// <c>sha256:HEX</c> over the files that decide the model's outputs (config.json, safetensors and their index,
+    /// <c>sha256:HEX</c> over the files that decide the model's outputs (config.json, model*.safetensors and their index,
     /// tokenizer.json and tokenizer_config.json), each by relative path and content hash. Cached per file size and mtime.
     /// </summary>
     public static string DirectoryIdentity(string dir)
     {
         var files = Directory.EnumerateFiles(dir)
             .Select(f => new FileInfo(f))
-            .Where(f => f.Name is "config.json" or "tokenizer.json" or "tokenizer_config.json"
-                        || f.Name.EndsWith(".safetensors", StringComparison.Ordinal)
-                        || f.Name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))
+            // Weights only: a Trainer checkpoint's optimizer.safetensors does not change what the model says.
+            .Where(f => f.Name is "config.json" or "tokenizer.json" or "tokenizer_config.json" or "model.safetensors.index.json"
+                        || (f.Name.StartsWith("model", StringComparison.Ordinal) && f.Name.EndsWith(".safetensors", StringComparison.Ordinal)))
             .OrderBy(f => f.Name, StringComparer.Ordinal)
             .ToList();
         var stamp = string.Join('|', files.Select(f => $"{f.Name}:{f.Length}:{f.LastWriteTimeUtc.Ticks}"));
@@ -86,26 +86,33 @@ public sealed class ModelResolver(
         return identity;
     }
 
+    /// <summary>How the Trainer names checkpoint folders under ROOT/RUN.</summary>
+    public const string CheckpointPrefix = "checkpoint-";
+
     private async Task<string> CheckpointDirectoryAsync(CheckpointRef checkpoint, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(checkpoint.RunId)) throw new ArgumentException("ModelRef.checkpoint.run_id is empty.");
         if (checkpoint.Step < 0) throw new ArgumentException($"ModelRef.checkpoint.step is {checkpoint.Step}: use 0 for the latest checkpoint.");
         var run = await runs.FindAsync(checkpoint.RunId, ct);
         string? latest = run is { LatestCheckpointPath.Length: > 0 } ? run.LatestCheckpointPath : null;
-        if (checkpoint.Step == 0)
-        {
-            if (latest is not null) return latest;
-            if (run is null) throw new KeyNotFoundException($"No training run '{checkpoint.RunId}'. List runs with `fg runs`.");
-            throw new InvalidOperationException($"Run '{checkpoint.RunId}' has no checkpoint yet (state {run.State}); wait for its first checkpoint.");
-        }
-        if (latest is not null && run!.LatestCheckpoint?.Step == checkpoint.Step) return latest;
-        // Other steps sit beside the latest one, or under the Trainer root, named as HF Trainer names them.
+        if (latest is not null && (checkpoint.Step == 0 || run!.LatestCheckpoint?.Step == checkpoint.Step)) return latest;
+        // Other steps (or runs Redis does not know) sit beside the latest one, or under the Trainer root:
+        // ROOT/RUN/checkpoint-000010, zero-padded or not.
         var roots = new List<string>();
         if (latest is not null && System.IO.Path.GetDirectoryName(latest) is { } parent) roots.Add(parent);
-        if (options.Value.TrainerRoot is { Length: > 0 } root) roots.Add(System.IO.Path.Combine(System.IO.Path.GetFullPath(root, environment.ContentRootPath), checkpoint.RunId));
-        foreach (var r in roots)
-            foreach (var name in new[] { $"checkpoint-{checkpoint.Step}", $"step-{checkpoint.Step}", checkpoint.Step.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-                if (Directory.Exists(System.IO.Path.Combine(r, name))) return System.IO.Path.Combine(r, name);
+        roots.Add(System.IO.Path.Combine(options.Value.ResolveTrainerRoot(environment.ContentRootPath), checkpoint.RunId));
+        var found = roots.Where(Directory.Exists)
+            .SelectMany(r => Directory.EnumerateDirectories(r, CheckpointPrefix + "*"))
+            .Select(dir => (Ok: long.TryParse(System.IO.Path.GetFileName(dir).AsSpan(CheckpointPrefix.Length), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var step), Step: step, Dir: dir))
+            .Where(c => c.Ok && File.Exists(System.IO.Path.Combine(c.Dir, "config.json")))
+            .ToList();
+        if (checkpoint.Step == 0 && found.Count > 0) return found.MaxBy(c => c.Step).Dir;
+        if (found.FirstOrDefault(c => c.Step == checkpoint.Step) is { Dir: { } match }) return match;
+        if (checkpoint.Step == 0 && run is not null)
+            throw new InvalidOperationException($"Run '{checkpoint.RunId}' has no checkpoint yet (state {run.State}); wait for its first checkpoint.");
+        if (checkpoint.Step == 0)
+            throw new KeyNotFoundException($"No training run '{checkpoint.RunId}' and no checkpoints of it under the Trainer root. List runs with `fg runs`.");
         throw new KeyNotFoundException(run is null
             ? $"No training run '{checkpoint.RunId}' and no checkpoint directory for step {checkpoint.Step} under the Trainer root."
             : $"Run '{checkpoint.RunId}' has no checkpoint for step {checkpoint.Step} (latest: {run.LatestCheckpoint?.Step ?? 0}).");
