@@ -212,17 +212,26 @@ public sealed class ExperimentRunner(ServiceClients services, ExperimentJournal 
     {
         var t = spec.Train;
         var runId = $"{experimentId}-train";
-        var started = await services.Trainer.StartRunAsync(new TrainSpec
+        RunInfo? existing = null;
+        try { existing = await services.Trainer.GetRunAsync(new RunRequest { RunId = runId }, cancellationToken: ct); }
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound) { }
+
+        var started = existing;
+        // A finished run stands; a live one is watched; a failed or cancelled one (a crash) resumes from its latest checkpoint.
+        if (existing is null || existing.State is JobState.Failed or JobState.Cancelled)
         {
-            Dataset = dataset, BaseModel = baseModel, RunId = runId,
-            // Resume: after a crash the run continues from its latest checkpoint instead of starting over.
-            Resume = true,
-            MaxLength = t.MaxLength, Epochs = t.Epochs, PerDeviceBatch = t.PerDeviceBatch, GradAccumulation = t.GradAccumulation,
-            LearningRate = t.LearningRate, LrSchedule = t.LrSchedule, WarmupRatio = t.WarmupRatio, WeightDecay = t.WeightDecay,
-            MaxGradNorm = t.MaxGradNorm, LogEvery = t.LogEvery, EvalEvery = t.EvalEvery, CheckpointEvery = t.CheckpointEvery,
-            GradientCheckpointing = t.GradientCheckpointing, Precision = t.Precision, LossOn = t.LossOn, Seed = t.Seed,
-            Devices = t.Devices, MaxSteps = t.MaxSteps, Lineage = lineage,
-        }, cancellationToken: ct);
+            started = await services.Trainer.StartRunAsync(new TrainSpec
+            {
+                Dataset = dataset, BaseModel = baseModel, RunId = runId,
+                Resume = existing is not null,
+                MaxLength = t.MaxLength, Epochs = t.Epochs, PerDeviceBatch = t.PerDeviceBatch, GradAccumulation = t.GradAccumulation,
+                LearningRate = t.LearningRate, LrSchedule = t.LrSchedule, WarmupRatio = t.WarmupRatio, WeightDecay = t.WeightDecay,
+                MaxGradNorm = t.MaxGradNorm, LogEvery = t.LogEvery, EvalEvery = t.EvalEvery, CheckpointEvery = t.CheckpointEvery,
+                GradientCheckpointing = t.GradientCheckpointing, Precision = t.Precision, LossOn = t.LossOn, Seed = t.Seed,
+                Devices = t.Devices, MaxSteps = t.MaxSteps, Lineage = lineage,
+            }, cancellationToken: ct);
+        }
+        started ??= existing!;
 
         if (!IsTerminal(started.State))
         {
