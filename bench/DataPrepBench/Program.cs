@@ -97,6 +97,11 @@ try
     var again = await preparer.PrepareAsync(spec, _ => Task.CompletedTask, CancellationToken.None);
     Report(new { step = "prepare_again_noop", same = again.Equals(manifest), seconds = sw.Elapsed.TotalSeconds });
 
+    // (5) The reference recipe's subset of the same file: seed 40, 3000 rows, 300 eval.
+    sw.Restart();
+    var reference = await preparer.PrepareAsync(new DatasetSpec { Source = "parquet:" + parquet, Seed = 40, Total = 3000, Eval = 300 }, _ => Task.CompletedTask, CancellationToken.None);
+    Report(new { step = "prepare_reference_subset", train = reference.TrainRows, eval = reference.EvalRows, seconds = sw.Elapsed.TotalSeconds });
+
     // Reading back: what the Trainer does.
     sw.Restart();
     var train = await new FunctionGemma.Storage.DatasetRows(redis).ReadAsync(manifest.Ref.Version, Split.Train);
