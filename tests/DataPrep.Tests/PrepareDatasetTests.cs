@@ -44,6 +44,8 @@ public sealed class PrepareDatasetTests(DataPrepHost host) : IClassFixture<DataP
         var (second, secondEvents) = await Prepare(Sample());
 
         Assert.Equal(first, second);
+        // An empty rules field means the reference rules: the same version.
+        Assert.Equal(first, (await Prepare(new DatasetSpec(Sample()) { Rules = "reference" })).Manifest);
         Assert.Matches("^[0-9a-f]{64}$", first.Ref.Version);
         Assert.Equal(1, await host.Db.SortedSetLengthAsync(RedisKeys.DatasetIndex));
         Assert.Contains(firstEvents, e => e.Progress?.Stage == "clean");
