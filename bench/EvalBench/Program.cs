@@ -55,6 +55,7 @@ Emit(new { what = "setup", impl = "torchsharp", size, device, dtype, clean_rows_
 
 // The prompts exactly as the Evaluator tokenizes them, for the peer.
 var prompts = rows.Select(r => BatchedGeneration.PromptTokens(tokenizer, r)).ToList();
+Emit(new { what = "prompts", rows = prompts.Count, prompt_tokens_mean = prompts.Average(p => p.Length), prompt_tokens_max = prompts.Max(p => p.Length) });
 File.WriteAllText(Path.Combine(work, "prompts.json"), JsonSerializer.Serialize(new { model_dir = modelDir, max_new_tokens = maxNew, stop_ids = FunctionGemmaTokens.DefaultStopIds, prompts }));
 var options = new GenerationOptions(maxNew, FunctionGemmaTokens.DefaultStopIds, tokenizer.PadId);
 

@@ -56,7 +56,8 @@ public sealed class EvalRunner(
         Task Tell(string stage, long done, long total, string message) =>
             progress(new Progress { Stage = stage, Done = done, Total = total, Message = message, At = Timestamp.FromDateTimeOffset(clock.GetUtcNow()) });
 
-        var manifest = await catalog.GetAsync(s.Dataset.Version, ct);
+        // Only complete dataset versions are evaluated; NOT_FOUND names the version otherwise.
+        await catalog.GetAsync(s.Dataset.Version, ct);
         ResolvedModel model;
         using (EvaluatorTelemetry.Source.StartActivity("ResolveModel"))
             model = await resolver.ResolveAsync(s.Model, m => Tell("resolve", 0, 0, m), ct);
