@@ -55,7 +55,12 @@ try
             "--Logging:LogLevel:Default=Warning",
         ]);
         await app.StartAsync();
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 16 << 20 });
+        var tuned = Environment.GetEnvironmentVariable("BENCH_WINDOW_MB") is { } mb ? int.Parse(mb) << 20 : 0;
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions
+        {
+            MaxReceiveMessageSize = 16 << 20,
+            HttpHandler = tuned > 0 ? new SocketsHttpHandler { InitialHttp2StreamWindowSize = tuned } : null,
+        });
         var client = new Registry.RegistryClient(channel);
 
         var sw = Stopwatch.StartNew();
@@ -76,7 +81,10 @@ try
         var dirSeconds = sw.Elapsed.TotalSeconds;
         Directory.Delete(target, recursive: true);
 
-        Console.WriteLine($"chunk {chunk / 1024,5} KiB | register(dir) {total / registerSeconds / 1e6,7:F0} MB/s | " +
+        sw.Restart();
+        await using (var f = File.OpenRead(Path.Combine(model, "model.safetensors"))) await System.Security.Cryptography.SHA256.HashDataAsync(f);
+        var hashSeconds = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"window {(tuned > 0 ? $"{tuned >> 20} MiB" : "default"),8} | sha256 alone {total / hashSeconds / 1e6,5:F0} MB/s | chunk {chunk / 1024,5} KiB | register(dir) {total / registerSeconds / 1e6,7:F0} MB/s | " +
                           $"PullModel stream {total / rawSeconds / 1e6,7:F0} MB/s ({rawSeconds:F2} s) | PullToDirectory {total / dirSeconds / 1e6,7:F0} MB/s ({dirSeconds:F2} s) | {total / 1e6:F0} MB");
         await app.StopAsync();
         await app.DisposeAsync();

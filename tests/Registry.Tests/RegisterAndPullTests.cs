@@ -85,9 +85,20 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         bytes[100_000] ^= 0xFF;
         File.WriteAllBytes(blob, bytes);
 
+        // The stream is hashed as it goes; the last chunk is held back until the hash matches, so the file never arrives whole.
         using var call = host.Client.PullModel(new PullModelRequest { Ref = v.Version, Path = "model.safetensors" }, cancellationToken: Ct);
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct));
+        var received = new List<ModelChunk>();
+        var e = await Assert.ThrowsAsync<RpcException>(async () => { await foreach (var c in call.ResponseStream.ReadAllAsync(Ct)) received.Add(c); });
         Assert.Equal(StatusCode.DataLoss, e.StatusCode);
+        Assert.True(received.Sum(c => c.Data.Length) < weights.Size);
+
+        // A truncated blob is caught before any byte leaves.
+        var tokenizer = v.Files.Single(f => f.Path == "tokenizer.json");
+        File.WriteAllBytes(host.BlobPath(tokenizer.Sha256), File.ReadAllBytes(host.BlobPath(tokenizer.Sha256))[..1000]);
+        using var truncated = host.Client.PullModel(new PullModelRequest { Ref = v.Version, Path = "tokenizer.json" }, cancellationToken: Ct);
+        var t = await Assert.ThrowsAsync<RpcException>(async () => await truncated.ResponseStream.ReadAllAsync(Ct).ToListAsync(Ct));
+        Assert.Equal(StatusCode.DataLoss, t.StatusCode);
+        Assert.Contains("size 1000", t.Status.Detail);
         Assert.Contains(weights.Sha256, e.Status.Detail);
         Assert.Contains("corrupt", e.Status.Detail);
 
@@ -95,6 +106,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         var pull = await Assert.ThrowsAsync<RpcException>(() => host.Client.PullToDirectoryAsync(v.Version, target, Ct));
         Assert.Equal(StatusCode.DataLoss, pull.StatusCode);
         Assert.False(File.Exists(Path.Combine(target, "model.safetensors")));
+        Assert.False(File.Exists(Path.Combine(target, "model.safetensors.part")));
         Assert.False(File.Exists(Path.Combine(target, RegistryClientExtensions.CompleteMarker)));
 
         var http = await host.Http.GetAsync($"/tampered-model/resolve/main/model.safetensors", Ct);

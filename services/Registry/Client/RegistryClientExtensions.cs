@@ -113,6 +113,14 @@ public static class RegistryClientExtensions
             }
             await FinishAsync();
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.DataLoss && file is not null)
+        {
+            // The Registry found the stored blob corrupt: the bytes received so far must not seed a later resume.
+            if (output is not null) await output.DisposeAsync();
+            output = null;
+            File.Delete(Path.Combine(directory, file.Path) + ".part");
+            throw;
+        }
         finally
         {
             if (output is not null) await output.DisposeAsync();

@@ -245,7 +245,12 @@ public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis,
         return copy;
     }
 
-    /// <summary>The version's files from (<paramref name="fromPath"/>, <paramref name="offset"/>) on, each verified before its first byte.</summary>
+    /// <summary>
+    /// The version's files from (<paramref name="fromPath"/>, <paramref name="offset"/>) on, in chunks. Each file is
+    /// hashed as it is read (the bytes before a resume offset included) and its last chunk is released only once the
+    /// sha256 matches the manifest: a corrupt blob ends the stream with <see cref="CorruptBlobException"/> and is never
+    /// delivered whole. Reading and hashing the next chunk overlaps with the caller sending the current one.
+    /// </summary>
     public async IAsyncEnumerable<ModelChunk> ReadAsync(ModelVersion version, string? fromPath, long offset, int chunkBytes,
         [EnumeratorCancellation] CancellationToken ct)
     {
@@ -259,44 +264,95 @@ public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis,
         }
         else if (offset != 0) throw new ArgumentException("A resume offset needs the path it applies to.");
 
-        var buffer = new byte[chunkBytes];
+        // Two buffers: the caller serializes one while the next is read into the other.
+        var buffers = new[] { new byte[chunkBytes], new byte[chunkBytes] };
         for (var i = start; i < files.Count; i++)
         {
             var file = files[i];
             var position = i == start ? offset : 0;
-            await using var stream = await OpenVerifiedAsync(file, ct);
-            stream.Position = position;
-            var first = true;
-            while (true)
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            await using var stream = OpenChecked(file);
+            if (position > 0) await HashPrefixAsync(stream, position, hash, buffers[0], ct);
+            var current = 0;
+            var pending = ReadChunkAsync(stream, buffers[current], hash, ct);
+            try
             {
-                var n = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
-                if (n == 0 && !first) break;
-                // The buffer is reused: the caller serializes each chunk before asking for the next.
-                yield return new ModelChunk
+                var first = true;
+                while (true)
                 {
-                    Path = file.Path,
-                    Offset = position,
-                    Data = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, n)),
-                    File = first ? file : null,
-                };
-                RegistryTelemetry.BytesPulled.Add(n);
-                position += n;
-                first = false;
-                if (n < buffer.Length) break;
+                    var n = await pending;
+                    var last = position + n >= file.Size;
+                    if (last) Verify(file, hash);
+                    else if (n == 0) throw Corrupt(file, new CorruptBlobException(file.Sha256, $"it ends at byte {position}, manifest says {file.Size}"));
+                    else pending = ReadChunkAsync(stream, buffers[1 - current], hash, ct);
+                    yield return new ModelChunk
+                    {
+                        Path = file.Path,
+                        Offset = position,
+                        Data = UnsafeByteOperations.UnsafeWrap(buffers[current].AsMemory(0, n)),
+                        File = first ? file : null,
+                    };
+                    RegistryTelemetry.BytesPulled.Add(n);
+                    position += n;
+                    first = false;
+                    if (last) break;
+                    current = 1 - current;
+                }
+            }
+            finally
+            {
+                // A caller that stops early must not leave a read running against the disposed stream and hash.
+                if (!pending.IsCompleted) try { await pending; } catch (Exception) { }
             }
         }
+    }
+
+    private FileStream OpenChecked(ModelFile file)
+    {
+        var path = blobs.PathOf(file.Sha256);
+        if (!File.Exists(path)) throw Corrupt(file, new CorruptBlobException(file.Sha256, "the file is missing"));
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        if (stream.Length == file.Size) return stream;
+        stream.Dispose();
+        throw Corrupt(file, new CorruptBlobException(file.Sha256, $"size {new FileInfo(path).Length}, manifest says {file.Size}"));
+    }
+
+    private static async Task HashPrefixAsync(FileStream stream, long length, IncrementalHash hash, byte[] buffer, CancellationToken ct)
+    {
+        for (long left = length; left > 0;)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct);
+            if (n == 0) break;
+            hash.AppendData(buffer, 0, n);
+            left -= n;
+        }
+    }
+
+    private static async Task<int> ReadChunkAsync(FileStream stream, byte[] buffer, IncrementalHash hash, CancellationToken ct)
+    {
+        var n = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
+        hash.AppendData(buffer, 0, n);
+        return n;
+    }
+
+    private void Verify(ModelFile file, IncrementalHash hash)
+    {
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (actual != file.Sha256) throw Corrupt(file, new CorruptBlobException(file.Sha256, $"its bytes hash to {actual}"));
+    }
+
+    private CorruptBlobException Corrupt(ModelFile file, CorruptBlobException e)
+    {
+        RegistryTelemetry.CorruptBlobs.Add(1);
+        logger.LogError("Corrupt blob {Sha256} for file {Path}: {Message}", file.Sha256, file.Path, e.Message);
+        return e;
     }
 
     /// <summary>Opens one file of a version after checking its blob's hash; <see cref="CorruptBlobException"/> otherwise.</summary>
     public async Task<FileStream> OpenVerifiedAsync(ModelFile file, CancellationToken ct)
     {
         try { return await blobs.OpenVerifiedAsync(file.Sha256, file.Size, ct); }
-        catch (CorruptBlobException e)
-        {
-            RegistryTelemetry.CorruptBlobs.Add(1);
-            logger.LogError("Corrupt blob {Sha256} for file {Path}: {Message}", file.Sha256, file.Path, e.Message);
-            throw;
-        }
+        catch (CorruptBlobException e) { throw Corrupt(file, e); }
     }
 }
 
