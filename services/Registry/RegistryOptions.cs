@@ -9,7 +9,7 @@ public sealed class RegistryOptions
     public string? Root { get; set; }
 
     /// <summary>Bytes per PullModel chunk (below the 16 MiB gRPC message limit).</summary>
-    public int ChunkBytes { get; set; } = 2 * 1024 * 1024;
+    public int ChunkBytes { get; set; } = 4 * 1024 * 1024;
 
     public string ResolveRoot(string contentRoot)
     {

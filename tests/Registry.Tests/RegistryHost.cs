@@ -1,4 +1,5 @@
 using FunctionGemma.Protos;
+using FunctionGemma.Registry.Client;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 
@@ -45,7 +46,7 @@ public sealed class RegistryHost : IAsyncLifetime
         ]);
         await app.StartAsync();
         HttpAddress = new Uri($"http://127.0.0.1:{httpPort}");
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = 16 * 1024 * 1024 });
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = RegistryClientExtensions.MaxMessageBytes, HttpHandler = RegistryClientExtensions.CreateBulkTransferHandler() });
         Client = new Protos.Registry.RegistryClient(Channel);
         Http = new HttpClient { BaseAddress = HttpAddress };
     }

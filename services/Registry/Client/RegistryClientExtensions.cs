@@ -85,6 +85,9 @@ public static class RegistryClientExtensions
         FileStream? output = null;
         IncrementalHash? hash = null;
         ModelFile? file = null;
+        long expected = 0;
+        // Hashing and writing one chunk overlaps with receiving the next.
+        var writing = Task.CompletedTask;
         try
         {
             await foreach (var chunk in call.ResponseStream.ReadAllAsync(ct))
@@ -97,6 +100,7 @@ public static class RegistryClientExtensions
                     Directory.CreateDirectory(Path.GetDirectoryName(part)!);
                     hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                     output = new FileStream(part, chunk.Offset > 0 ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+                    expected = chunk.Offset;
                     if (chunk.Offset > 0)
                     {
                         // Resuming: the hash must cover the bytes already on disk.
@@ -106,16 +110,18 @@ public static class RegistryClientExtensions
                         while ((n = await output.ReadAsync(buffer, ct)) > 0) hash.AppendData(buffer, 0, n);
                     }
                 }
-                if (output is null || file is null || chunk.Path != file.Path || chunk.Offset != output.Position)
+                if (output is null || file is null || chunk.Path != file.Path || chunk.Offset != expected)
                     throw new InvalidDataException($"PullModel sent a chunk of '{chunk.Path}' at {chunk.Offset} out of order.");
-                hash!.AppendData(chunk.Data.Span);
-                await output.WriteAsync(chunk.Data.Memory, ct);
+                expected += chunk.Data.Length;
+                await writing;
+                writing = HashAndWriteAsync(hash!, output, chunk.Data.Memory, ct);
             }
             await FinishAsync();
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.DataLoss && file is not null)
         {
             // The Registry found the stored blob corrupt: the bytes received so far must not seed a later resume.
+            try { await writing; } catch (IOException) { }
             if (output is not null) await output.DisposeAsync();
             output = null;
             File.Delete(Path.Combine(directory, file.Path) + ".part");
@@ -123,13 +129,22 @@ public static class RegistryClientExtensions
         }
         finally
         {
+            try { await writing; } catch (Exception) when (output is not null) { }
             if (output is not null) await output.DisposeAsync();
             hash?.Dispose();
+        }
+
+        static async Task HashAndWriteAsync(IncrementalHash hash, FileStream output, ReadOnlyMemory<byte> data, CancellationToken ct)
+        {
+            await Task.Yield();
+            hash.AppendData(data.Span);
+            await output.WriteAsync(data, ct);
         }
 
         async Task FinishAsync()
         {
             if (output is null || file is null) return;
+            await writing;
             var length = output.Length;
             await output.DisposeAsync();
             output = null;
@@ -143,6 +158,20 @@ public static class RegistryClientExtensions
             File.Move(part, Path.Combine(directory, file.Path), overwrite: true);
         }
     }
+
+    /// <summary>
+    /// An HTTP handler for Registry channels that move model files: HTTP/2 stream windows large enough for multi-MiB
+    /// chunks. Pass it as <c>GrpcChannelOptions.HttpHandler</c>, or from <c>ConfigurePrimaryHttpMessageHandler</c>.
+    /// </summary>
+    public static SocketsHttpHandler CreateBulkTransferHandler() => new()
+    {
+        InitialHttp2StreamWindowSize = 16 * 1024 * 1024,
+        EnableMultipleHttp2Connections = true,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+    };
+
+    /// <summary>Largest PullModel message the Registry sends (its chunk size stays below the platform's 16 MiB limit).</summary>
+    public const int MaxMessageBytes = 16 * 1024 * 1024;
 
     /// <summary>Registers a local model directory by streaming it (for callers that do not share a disk with the Registry).</summary>
     public static async Task<ModelVersion> UploadDirectoryAsync(this Protos.Registry.RegistryClient client, RegisterHeader header, string directory,
