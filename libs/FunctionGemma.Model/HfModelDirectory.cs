@@ -41,6 +41,18 @@ public static class HfModelDirectory
         return model;
     }
 
+    /// <summary>
+    /// The stop ids of a model directory: <c>eos_token_id</c> of <c>generation_config.json</c> (a number or a list),
+    /// else of <c>config.json</c>.
+    /// </summary>
+    public static IReadOnlyList<int> GenerationStopIds(string dir)
+    {
+        var file = Path.Combine(dir, "generation_config.json");
+        if (File.Exists(file) && JsonNode.Parse(File.ReadAllText(file))?["eos_token_id"] is JsonNode eos)
+            return eos is JsonArray a ? a.Select(x => x!.GetValue<int>()).ToArray() : [eos.GetValue<int>()];
+        return Gemma3Config.Load(dir).EosTokenIds;
+    }
+
     /// <summary>Copies tensors keyed by HF names into the model's parameters (the tied <c>lm_head.weight</c> is skipped).</summary>
     /// <exception cref="InvalidDataException">A weight is missing, unexpected or of the wrong shape.</exception>
     public static void LoadWeights(Gemma3ForCausalLM model, IReadOnlyDictionary<string, Tensor> weights, string source = "weights")

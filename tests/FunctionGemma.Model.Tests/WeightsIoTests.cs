@@ -69,6 +69,7 @@ public class WeightsIoTests
         Assert.Contains("model.norm.weight", keys);
         Assert.DoesNotContain("lm_head.weight", keys);
 
+        Assert.Equal([1, 106, 50], HfModelDirectory.GenerationStopIds(dir));
         var loaded = HfModelDirectory.Load(dir);
         var ids = TestModels.RandomIds(2, 9, model.Config.VocabSize, 5);
         using var _ = no_grad();
