@@ -19,5 +19,5 @@ rc=$?
 echo "hf_check rc=$rc"; cat "$out/hf_check.json"; tail -20 "$out/hf_check.err"
 kill -TERM $server; wait $server 2>/dev/null
 grep -E "Request (starting|finished)" "$out/serve.log" | grep -v grpc | sed 's/^ *//' | head -60 > "$out/requests.txt"
-bash .gpu-reg/on-device.sh RegistryBench 540 1024 2048 4096 2>&1 | tee "$out/bench.txt"
+{ bash .gpu-reg/on-device.sh RegistryBench 540 1024 4096; BENCH_WINDOW_MB=16 bash .gpu-reg/on-device.sh RegistryBench 540 1024 4096; } 2>&1 | grep -v "^work dir" | tee "$out/bench.txt"
 nproc; exit $rc
