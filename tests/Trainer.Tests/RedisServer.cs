@@ -16,6 +16,9 @@ public sealed class RedisServer : IAsyncDisposable
         _process = process; _dir = dir; Port = port; Connection = connection;
     }
 
+    /// <summary>The server's --dir (where SAVE writes dump.rdb).</summary>
+    public string DataDirectory => _dir;
+
     /// <summary>The port.</summary>
     public int Port { get; }
 
@@ -43,7 +46,7 @@ public sealed class RedisServer : IAsyncDisposable
         {
             try
             {
-                var c = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=500");
+                var c = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=500,allowAdmin=true");
                 return new RedisServer(p, dir, port, c);
             }
             catch (RedisConnectionException) when (i < 50) { await Task.Delay(100); }

@@ -4,7 +4,6 @@ using FunctionGemma.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using static TorchSharp.torch;
 
 namespace FunctionGemma.Trainer.Runs;
 
@@ -43,18 +42,10 @@ public static class LocalCommands
         return run.State == JobState.Succeeded ? 0 : 1;
     }
 
-    /// <summary><c>Trainer random-model --config tiny|270m --seed N --out DIR [--dtype fp32|bf16]</c>.</summary>
+    /// <summary><c>Trainer random-model --size tiny|270m --seed N --out DIR</c>: the Model library's random-init HF directory (with tokenizer).</summary>
     public static int RandomModel(Dictionary<string, string> a)
     {
-        var config = a.GetValueOrDefault("config", "tiny") switch
-        {
-            "tiny" => Gemma3Config.Tiny(),
-            "270m" => Gemma3Config.FunctionGemma270M(),
-            var x => throw new ArgumentException($"random-model --config '{x}': use tiny or 270m."),
-        };
-        var dtype = a.GetValueOrDefault("dtype", "fp32") == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        using var model = Gemma3ForCausalLM.Create(config, long.Parse(a.GetValueOrDefault("seed", "1")));
-        HfModelDirectory.Save(model, a["out"], dtype);
+        RandomInitModels.Create(a.GetValueOrDefault("size", "tiny"), ulong.Parse(a.GetValueOrDefault("seed", "1")), a["out"]);
         Console.WriteLine($"wrote {a["out"]}");
         return 0;
     }

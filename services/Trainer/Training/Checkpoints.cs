@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FunctionGemma.Model;
-using FunctionGemma.Model.Distributed;
-using static TorchSharp.torch;
 
 namespace FunctionGemma.Trainer.Training;
 
@@ -28,8 +26,9 @@ public sealed record TrainerState(
 
 /// <summary>
 /// Checkpoints of a run: <c>ROOT/RUN/checkpoint-000010/</c> holding a Hugging Face model directory (config.json,
-/// generation_config.json, model.safetensors with the fp32 master weights, tokenizer files), optimizer.safetensors
-/// (AdamW moments), and trainer_state.json (scheduler step, data cursor, RNG state). Each is written into a hidden
+/// generation_config.json, model.safetensors in the compute dtype, tokenizer files), optimizer.safetensors (fp32
+/// master weights and AdamW moments, from <see cref="SftTrainer.SaveState"/>), and trainer_state.json (scheduler step,
+/// data cursor, RNG state). Each is written into a hidden
 /// temporary folder and renamed into place, so a reader never sees a torn checkpoint.
 /// </summary>
 public static class Checkpoints
@@ -65,34 +64,16 @@ public static class Checkpoints
         List(root, runId) is { Count: > 0 } all ? all[^1] : null;
 
     /// <summary>Writes a checkpoint atomically and returns its path.</summary>
-    public static string Save(string root, string runId, Gemma3Config config, FlatLayout layout, FlatAdamW optimizer,
-        TrainerState state, string? tokenizerDir, string? generationConfigDir)
+    public static string Save(string root, string runId, SftTrainer trainer, TrainerState state, string? tokenizerDir)
     {
         var final = PathOf(root, runId, state.GlobalStep);
         var temp = Path.Combine(RunDirectory(root, runId), $".tmp-{Path.GetFileName(final)}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(temp);
         try
         {
-            File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJson("float32"));
-            var gen = generationConfigDir is null ? null : Path.Combine(generationConfigDir, "generation_config.json");
-            if (gen is not null && File.Exists(gen)) File.Copy(gen, Path.Combine(temp, "generation_config.json"));
-            if (tokenizerDir is not null)
-                foreach (var f in HfModelDirectory.TokenizerFiles)
-                    if (File.Exists(Path.Combine(tokenizerDir, f))) File.Copy(Path.Combine(tokenizerDir, f), Path.Combine(temp, f));
-
-            using (var scope = NewDisposeScope())
-            {
-                var weights = layout.Slots.ToDictionary(s => s.Name, s => layout.View(optimizer.Master, s).to(CPU).contiguous());
-                Safetensors.SaveDirectory(temp, weights);
-                var moments = new Dictionary<string, Tensor>();
-                foreach (var s in layout.Slots)
-                {
-                    moments["exp_avg." + s.Name] = layout.View(optimizer.ExpAvg, s).to(CPU).contiguous();
-                    moments["exp_avg_sq." + s.Name] = layout.View(optimizer.ExpAvgSq, s).to(CPU).contiguous();
-                }
-                Safetensors.Save(Path.Combine(temp, OptimizerFile), moments,
-                    new Dictionary<string, string> { ["step"] = optimizer.Step.ToString(CultureInfo.InvariantCulture) });
-            }
+            // The weights in the compute dtype (what transformers loads); the exact fp32 masters are in the optimizer file.
+            HfModelDirectory.Save(trainer.Model, temp, trainer.Model.DType, tokenizerDir);
+            trainer.SaveState(Path.Combine(temp, OptimizerFile));
             File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, Json));
             if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // a re-run of the same step replaces it
             Directory.Move(temp, final);
@@ -110,37 +91,7 @@ public static class Checkpoints
         JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(path, StateFile)))
         ?? throw new InvalidDataException($"{path}/{StateFile} is empty.");
 
-    /// <summary>Restores master weights and AdamW moments from a checkpoint into <paramref name="optimizer"/>.</summary>
-    /// <exception cref="InvalidDataException">A tensor is missing or has another shape (the checkpoint is of another model).</exception>
-    public static void Restore(string path, FlatLayout layout, FlatAdamW optimizer)
-    {
-        var weights = Safetensors.LoadDirectory(path);
-        var moments = Safetensors.Load(Path.Combine(path, OptimizerFile));
-        try
-        {
-            using var _ = no_grad();
-            foreach (var s in layout.Slots)
-            {
-                Copy(weights, s.Name, layout.View(optimizer.Master, s));
-                Copy(moments, "exp_avg." + s.Name, layout.View(optimizer.ExpAvg, s));
-                Copy(moments, "exp_avg_sq." + s.Name, layout.View(optimizer.ExpAvgSq, s));
-            }
-            var (_, meta, _) = Safetensors.ReadHeader(Path.Combine(path, OptimizerFile));
-            optimizer.Step = long.Parse(meta["step"], CultureInfo.InvariantCulture);
-        }
-        finally
-        {
-            foreach (var t in weights.Values.Concat(moments.Values)) t.Dispose();
-        }
-
-        void Copy(Dictionary<string, Tensor> from, string name, Tensor into)
-        {
-            using (into)
-            {
-                if (!from.TryGetValue(name, out var t) || !t.shape.SequenceEqual(into.shape))
-                    throw new InvalidDataException($"Checkpoint '{path}' lacks '{name}' of shape [{string.Join(",", into.shape)}]: it belongs to another model.");
-                into.copy_(t);
-            }
-        }
-    }
+    /// <summary>Restores the fp32 masters, AdamW moments and step count of a checkpoint into <paramref name="trainer"/> (and its model).</summary>
+    /// <exception cref="InvalidDataException">The checkpoint belongs to another model.</exception>
+    public static void Restore(string path, SftTrainer trainer) => trainer.LoadState(Path.Combine(path, OptimizerFile));
 }

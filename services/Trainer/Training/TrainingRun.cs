@@ -5,7 +5,6 @@ using FunctionGemma.Model.Distributed;
 using FunctionGemma.Protos;
 using Google.Protobuf.WellKnownTypes;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FunctionGemma.Trainer.Training;
@@ -28,11 +27,11 @@ public interface ITrainEventSink
 }
 
 /// <summary>
-/// The training loop of one rank, nanoGPT-style: for each optimizer step, run this rank's micro-batches
-/// (forward, chunked cross-entropy, backward), add their gradients into fp32 buckets, all-reduce the buckets, clip,
-/// take an AdamW step on the fp32 master weights and copy them into the (bf16 or fp32) compute model. Rank 0 logs,
-/// evaluates and checkpoints. The loss of a step is the summed token loss over the whole global batch divided by its
-/// number of target tokens, so any world size gives the same update for the same global batch.
+/// The training loop of one rank, nanoGPT-style: for each optimizer step, hand this rank's micro-batches to the Model
+/// library's <see cref="SftTrainer"/> (forward, chunked cross-entropy, backward into an fp32 gradient buffer, the
+/// bucketed NCCL all-reduce hook, clipping, AdamW on fp32 masters, copy into the bf16/fp32 model), with the learning
+/// rate from the schedule. Rank 0 logs, evaluates and checkpoints. The loss of a step is the summed token loss over
+/// the whole global batch divided by its number of target tokens, so any world size gives the same update.
 /// </summary>
 public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICollectives comm,
     TokenizedExample[] train, TokenizedExample[] eval, ITrainEventSink events, Action<string> log)
@@ -41,31 +40,25 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
     const double HopperPeakFlops = 989.4e12;
 
     Device _device = CPU;
-    ScalarType _computeType = ScalarType.Float32;
-    Gemma3ForCausalLM _model = null!;
-    (string Name, Parameter Parameter)[] _params = [];
-    GradientBuckets _grads = null!;
-    FlatAdamW _opt = null!;
-    int _chunkTokens = 256;
+    SftTrainer _trainer = null!;
 
     /// <summary>Runs to the last step; returns the path of the final checkpoint (rank 0) or null.</summary>
     public async Task<string?> RunAsync(CancellationToken ct)
     {
         _device = args.Device == "cpu" ? CPU : new Device(DeviceType.CUDA, 0);
-        _computeType = settings.Precision switch
+        var computeType = settings.Precision switch
         {
             "fp32" => ScalarType.Float32,
-            "fp16" => ScalarType.Float16,
             "bf16" => ScalarType.BFloat16,
+            "fp16" => throw new NotSupportedException("precision fp16 needs dynamic loss scaling, which the Model library's SftTrainer does not have yet; use bf16 or fp32."),
             _ => _device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
         };
-        _chunkTokens = _device.type == DeviceType.CUDA ? 2048 : 256;
-        _model = HfModelDirectory.Load(args.ModelDir, _device, ScalarType.Float32);
-        _model.train();
-        _params = _model.named_parameters().Select(p => (p.name, p.parameter)).ToArray();
-        _grads = new GradientBuckets(_params, _device);
-        _opt = new FlatAdamW(_grads.Layout, _params.Select(p => (Tensor)p.Parameter).ToArray(), _device);
-        if (_computeType != ScalarType.Float32) _model.to(_computeType);
+        var model = HfModelDirectory.Load(args.ModelDir, _device, computeType);
+        model.train();
+        _trainer = new SftTrainer(model,
+            new TrainingOptions(LearningRate: settings.LearningRate, WeightDecay: settings.WeightDecay, MaxGradNorm: settings.MaxGradNorm,
+                ActivationCheckpointing: settings.GradientCheckpointing, LossChunkTokens: _device.type == DeviceType.CUDA ? 2048 : 256),
+            BucketedAllReduce.For(comm));
 
         int total = settings.TotalSteps(train.Length, comm.WorldSize);
         int warmup = LrSchedule.WarmupSteps(total, settings.WarmupRatio);
@@ -77,74 +70,37 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             var state = Checkpoints.ReadState(latest.Path);
             if (state.GlobalBatch != settings.GlobalBatch(comm.WorldSize))
                 throw new InvalidOperationException($"Checkpoint {latest.Path} was trained with a global batch of {state.GlobalBatch}; this launch has {settings.GlobalBatch(comm.WorldSize)}. Resume with the same per_device_batch × grad_accumulation × devices.");
-            Checkpoints.Restore(latest.Path, _grads.Layout, _opt);
+            Checkpoints.Restore(latest.Path, _trainer);
+            if (state.RngState.Length > 0) RandomState.Restore(Convert.FromBase64String(state.RngState));
             step = state.GlobalStep;
             rowsSeen = state.Cursor.RowsSeen;
             tokensSeen = state.TokensSeen;
             log($"rank {comm.Rank}: resumed from {latest.Path} at step {step}");
         }
-        CopyMasterToModel();
 
         double peak = double.TryParse(Environment.GetEnvironmentVariable("FG_PEAK_FLOPS"), out var pf) ? pf : _device.type == DeviceType.CUDA ? HopperPeakFlops : 0;
-        long paramCount = _grads.Layout.TotalElements;
+        long paramCount = model.parameters().Sum(p => p.NumberOfElements);
         using var watchdog = comm.WorldSize > 1 ? new CollectiveWatchdog(comm, TimeSpan.FromMinutes(5), log) : null;
         var window = new Window();
         string? lastCheckpoint = null;
-        double lossScale = _computeType == ScalarType.Float16 ? 65536 : 1;
-        int goodSteps = 0;
-        using var stats = zeros(3, ScalarType.Float64, _device);
 
         while (step < total)
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
             var rows = plan.StepRows(step);
-            long targetTokens = rows.Sum(i => (long)train[i].Targets);
             long inputTokens = rows.Sum(i => (long)train[i].Ids.Length);
-            double lossSum = 0; long correct = 0, counted = 0;
-            foreach (var micro in plan.MicroBatches(step, comm.Rank))
-            {
-                var r = MicroBatch(train, micro, lossScale / Math.Max(1, targetTokens), backward: true);
-                lossSum += r.LossSum; correct += r.Correct; counted += r.Tokens;
-                _grads.Accumulate();
-            }
-            _grads.AllReduce(comm);
-            stats.copy_(tensor(new[] { lossSum, correct, counted }, ScalarType.Float64));
-            comm.AllReduceSum(stats);
-            var s = stats.data<double>().ToArray();
-
             double lr = settings.LearningRate * LrSchedule.Factor(settings.LrSchedule, step, total, warmup);
-            double gradNorm;
-            using (no_grad())
-            using (var scope = NewDisposeScope())
-            {
-                if (lossScale != 1) foreach (var b in _grads.Buckets) b.div_(lossScale);
-                var norm = _grads.Norm();
-                gradNorm = norm.item<float>();
-                bool finite = double.IsFinite(gradNorm);
-                if (finite)
-                {
-                    if (settings.MaxGradNorm > 0)
-                    {
-                        var coef = (settings.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0);
-                        foreach (var b in _grads.Buckets) b.mul_(coef);
-                    }
-                    _opt.Update(_grads.Buckets, lr, settings.WeightDecay);
-                    CopyMasterToModel();
-                }
-                // fp16: dynamic loss scaling (halve on overflow and skip the update, double after 2000 clean steps).
-                if (lossScale != 1)
-                {
-                    if (!finite) { lossScale /= 2; goodSteps = 0; log($"fp16 overflow at step {step + 1}: loss scale → {lossScale}"); }
-                    else if (++goodSteps % 2000 == 0) lossScale *= 2;
-                }
-                _grads.Zero();
-            }
+            _trainer.LearningRate = lr;
+            var batches = plan.MicroBatches(step, comm.Rank).Select(m => Batch(train, m)).ToList();
+            StepResult result;
+            try { result = _trainer.Step(batches); }
+            finally { foreach (var b in batches) b.Dispose(); }
             step++;
             rowsSeen += rows.Count;
             tokensSeen += inputTokens;
             watchdog?.Beat();
-            window.Add(s[0] / Math.Max(1, s[2]), s[1], s[2], inputTokens, sw.Elapsed.TotalSeconds);
+            window.Add(result, inputTokens, sw.Elapsed.TotalSeconds);
 
             bool last = step == total;
             if (comm.Rank == 0 && (step % settings.LogEvery == 0 || last))
@@ -155,8 +111,8 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
                     Metrics = new TrainMetrics
                     {
                         Step = step, Loss = window.MeanLoss, TokenAccuracy = window.Accuracy, LearningRate = lr,
-                        GradNorm = gradNorm, TokensPerSecond = tps, Mfu = peak > 0 ? 6.0 * paramCount * tps / (peak * comm.WorldSize) : 0,
-                        GpuMemoryGib = 0, Epoch = (double)step / plan.StepsPerEpoch, Tokens = window.Tokens, Seconds = window.Seconds,
+                        GradNorm = result.GradNorm, TokensPerSecond = tps, Mfu = peak > 0 ? 6.0 * paramCount * tps / (peak * comm.WorldSize) : 0,
+                        Epoch = (double)step / plan.StepsPerEpoch, Tokens = window.Tokens, Seconds = window.Seconds,
                     },
                 }, ct);
                 window = new Window();
@@ -166,9 +122,9 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             if (checkpoint && comm.Rank == 0)
             {
                 var csw = Stopwatch.StartNew();
-                var state = new TrainerState(step, step, total, _opt.Step, settings.Seed, comm.WorldSize, settings.GlobalBatch(comm.WorldSize),
-                    new DataCursor(step / plan.StepsPerEpoch, step % plan.StepsPerEpoch, rowsSeen), RngState(), tokensSeen);
-                lastCheckpoint = Checkpoints.Save(args.Root, args.RunId, _model.Config, _grads.Layout, _opt, state, TokenizerDir(), args.ModelDir);
+                var state = new TrainerState(step, step, total, _trainer.StepCount, settings.Seed, comm.WorldSize, settings.GlobalBatch(comm.WorldSize),
+                    new DataCursor(step / plan.StepsPerEpoch, step % plan.StepsPerEpoch, rowsSeen), Convert.ToBase64String(RandomState.Capture()), tokensSeen);
+                lastCheckpoint = Checkpoints.Save(args.Root, args.RunId, _trainer, state, TokenizerDir());
                 await events.PublishAsync(new TrainEvent { Checkpoint = new CheckpointSaved { Step = step, Path = lastCheckpoint, Seconds = csw.Elapsed.TotalSeconds } }, ct);
             }
             watchdog?.Beat();
@@ -179,21 +135,29 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
     string? TokenizerDir() =>
         File.Exists(Path.Combine(args.ModelDir, "tokenizer.json")) ? args.ModelDir : null;
 
-    // The CPU generator's state; the loop itself draws no random numbers (shuffles come from seed + epoch).
-    static string RngState()
+    /// <summary>
+    /// A right-padded micro-batch in Hugging Face's label convention: the ids, and labels equal to the ids from the
+    /// first target on, -100 before it and on padding.
+    /// </summary>
+    TrainingBatch Batch(TokenizedExample[] data, int[] rows)
     {
-        using var state = torch.random.get_rng_state();
-        return Convert.ToBase64String(state.bytes.ToArray());
-    }
-
-    void CopyMasterToModel()
-    {
-        using var _ = no_grad();
-        for (int i = 0; i < _params.Length; i++)
+        int b = rows.Length, t = rows.Max(i => data[i].Ids.Length);
+        // On GPUs, lengths rounded up to a multiple of 64 keep the set of shapes small, so kernel choices are cached
+        // after a few steps; padding is never a target and causal attention keeps it out of real tokens.
+        if (_device.type == DeviceType.CUDA) t = (t + 63) / 64 * 64;
+        var ids = new long[b * t];
+        var labels = new long[b * t];
+        Array.Fill(labels, TrainingBatch.IgnoreIndex);
+        for (int r = 0; r < b; r++)
         {
-            using var view = _grads.Layout.View(_opt.Master, _grads.Layout.Slots[i]);
-            _params[i].Parameter.copy_(view);
+            var ex = data[rows[r]];
+            for (int j = 0; j < ex.Ids.Length; j++)
+            {
+                ids[r * t + j] = ex.Ids[j];
+                if (j >= Math.Max(1, ex.TargetStart)) labels[r * t + j] = ex.Ids[j];
+            }
         }
+        return new TrainingBatch(tensor(ids, [b, t]).to(_device), tensor(labels, [b, t]).to(_device));
     }
 
     async Task EvaluateAsync(int step, CancellationToken ct)
@@ -201,16 +165,24 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         var sw = Stopwatch.StartNew();
         double lossSum = 0; long correct = 0, tokens = 0;
         var mine = Enumerable.Range(0, eval.Length).Where(i => i % comm.WorldSize == comm.Rank).ToArray();
-        _model.eval();
-        foreach (var batch in mine.Chunk(settings.PerDeviceBatch))
+        var model = _trainer.Model;
+        model.eval();
+        foreach (var rows in mine.Chunk(settings.PerDeviceBatch))
         {
-            var r = MicroBatch(eval, batch, 0, backward: false);
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            using var batch = Batch(eval, rows);
+            long b = batch.InputIds.shape[0], t = batch.InputIds.shape[1];
+            var targets = cat([batch.Labels.narrow(1, 1, t - 1), full([b, 1], TrainingBatch.IgnoreIndex, ScalarType.Int64, _device)], 1).reshape(-1);
+            var idx = targets.ne(TrainingBatch.IgnoreIndex).nonzero().squeeze(1);
+            var hidden = model.HiddenStates(batch.InputIds).reshape(b * t, -1).index_select(0, idx);
+            var r = ChunkedCrossEntropy.Compute(hidden, model.Model.EmbedWeight, targets.index_select(0, idx), _trainer.Options.LossChunkTokens);
             lossSum += r.LossSum; correct += r.Correct; tokens += r.Tokens;
         }
-        _model.train();
+        model.train();
         using var stats = tensor(new[] { lossSum, correct, tokens }, ScalarType.Float64).to(_device);
         comm.AllReduceSum(stats);
-        var s = stats.data<double>().ToArray();
+        var s = stats.cpu().data<double>().ToArray();
         if (comm.Rank == 0)
             await events.PublishAsync(new TrainEvent
             {
@@ -218,52 +190,16 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             }, ct);
     }
 
-    CrossEntropyResult MicroBatch(TokenizedExample[] data, int[] rows, double gradScale, bool backward)
-    {
-        using var scope = NewDisposeScope();
-        int b = rows.Length, t = rows.Max(i => data[i].Ids.Length);
-        var ids = new long[b * t];
-        var positions = new List<long>();
-        var targets = new List<long>();
-        for (int r = 0; r < b; r++)
-        {
-            var ex = data[rows[r]];
-            for (int j = 0; j < ex.Ids.Length; j++) ids[r * t + j] = ex.Ids[j];
-            // Position j predicts token j+1; targets start at TargetStart (≥ 1).
-            for (int j = Math.Max(1, ex.TargetStart); j < ex.Ids.Length; j++)
-            {
-                positions.Add(r * t + j - 1);
-                targets.Add(ex.Ids[j]);
-            }
-        }
-        var input = tensor(ids, [b, t]).to(_device);
-        var index = tensor(positions.ToArray()).to(_device);
-        var target = tensor(targets.ToArray()).to(_device);
-        if (!backward)
-        {
-            using var _ = no_grad();
-            var h = _model.HiddenStates(input);
-            var sel = h.view(b * t, -1).index_select(0, index);
-            return ChunkedCrossEntropy.Compute(sel, _model.Model.EmbedWeight, target, _chunkTokens);
-        }
-        var hidden = _model.HiddenStates(input);
-        var selected = hidden.view(b * t, -1).index_select(0, index);
-        var grad = zeros_like(selected);
-        var result = ChunkedCrossEntropy.Compute(selected, _model.Model.EmbedWeight, target, _chunkTokens, grad, gradScale);
-        selected.backward([grad]);
-        return result;
-    }
-
     sealed class Window
     {
-        double _lossSum; int _steps; double _correct, _counted;
+        double _lossSum, _correct, _counted; int _steps;
         public long Tokens { get; private set; }
         public double Seconds { get; private set; }
         public double MeanLoss => _lossSum / Math.Max(1, _steps);
         public double Accuracy => _correct / Math.Max(1, _counted);
-        public void Add(double loss, double correct, double counted, long tokens, double seconds)
+        public void Add(StepResult r, long tokens, double seconds)
         {
-            _lossSum += loss; _steps++; _correct += correct; _counted += counted; Tokens += tokens; Seconds += seconds;
+            _lossSum += r.Loss; _steps++; _correct += r.TokenAccuracy * r.Tokens; _counted += r.Tokens; Tokens += tokens; Seconds += seconds;
         }
     }
 }

@@ -20,7 +20,8 @@ public sealed record TrainingSettings(
     LossOn LossOn,
     ulong Seed,
     int MaxSteps,
-    int MaxEvalRows)
+    int MaxEvalRows,
+    bool GradientCheckpointing)
 {
     /// <summary>Hugging Face's default seed.</summary>
     public const ulong DefaultSeed = 42;
@@ -53,7 +54,8 @@ public sealed record TrainingSettings(
             },
             Seed: spec.Seed == 0 ? DefaultSeed : spec.Seed,
             MaxSteps: spec.MaxSteps,
-            MaxEvalRows: spec.MaxEvalRows);
+            MaxEvalRows: spec.MaxEvalRows,
+            GradientCheckpointing: spec.GradientCheckpointing);
         if (s.MaxLength < 8) throw new ArgumentException($"TrainSpec.max_length {s.MaxLength} is too small: use at least 8 (the recipe uses 512).");
         if (s.Epochs < 0 || s.PerDeviceBatch < 0 || s.GradAccumulation < 0 || s.MaxSteps < 0 || s.MaxEvalRows < 0)
             throw new ArgumentException("TrainSpec: epochs, per_device_batch, grad_accumulation, max_steps and max_eval_rows must not be negative.");
@@ -61,8 +63,10 @@ public sealed record TrainingSettings(
             throw new ArgumentException("TrainSpec: learning_rate, weight_decay and max_grad_norm must be ≥ 0 and warmup_ratio within [0, 1].");
         if (s.LrSchedule is not ("cosine" or "linear" or "constant"))
             throw new ArgumentException($"TrainSpec.lr_schedule '{s.LrSchedule}' is unknown: use cosine, linear or constant.");
-        if (s.Precision is not ("" or "bf16" or "fp16" or "fp32"))
-            throw new ArgumentException($"TrainSpec.precision '{s.Precision}' is unknown: use bf16, fp16 or fp32.");
+        if (s.Precision == "fp16")
+            throw new ArgumentException("TrainSpec.precision fp16 needs dynamic loss scaling, which the Model library's SftTrainer does not have yet: use bf16 or fp32.");
+        if (s.Precision is not ("" or "bf16" or "fp32"))
+            throw new ArgumentException($"TrainSpec.precision '{s.Precision}' is unknown: use bf16 or fp32 (empty = bf16 on GPUs, fp32 on CPU).");
         return s;
     }
 
