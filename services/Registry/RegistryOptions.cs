@@ -8,8 +8,17 @@ public sealed class RegistryOptions
     /// <summary>Blob root; default .fg/registry in the repository (or the working directory outside one).</summary>
     public string? Root { get; set; }
 
-    /// <summary>Bytes per PullModel chunk (below the 16 MiB gRPC message limit).</summary>
-    public int ChunkBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>
+    /// Bytes per PullModel chunk. The default keeps each message (data plus path and manifest entry) under gRPC's
+    /// default 4 MiB receive limit, so a client with stock channel options can pull; larger chunks gain little.
+    /// </summary>
+    public int ChunkBytes { get; set; } = 4 * 1024 * 1024 - 64 * 1024;
+
+    /// <summary>
+    /// Folders RegisterDirectory may read (absolute paths; e.g. the Trainer's checkpoint root on shared storage).
+    /// Empty: any folder the Registry process can read.
+    /// </summary>
+    public List<string> ImportRoots { get; set; } = [];
 
     public string ResolveRoot(string contentRoot)
     {

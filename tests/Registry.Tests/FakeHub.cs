@@ -27,6 +27,7 @@ public sealed class FakeHub : IAsyncDisposable
     public string Address { get; private set; } = "";
     public string AcceptedToken { get; set; } = GoodToken;
     public ConcurrentDictionary<string, bool> Repos { get; } = new();
+    public ConcurrentDictionary<string, bool> Branches { get; } = new();
     /// <summary>repo@revision → path → bytes, as the last commit left them.</summary>
     public ConcurrentDictionary<string, Dictionary<string, byte[]>> Trees { get; } = new();
     public ConcurrentQueue<(string Repo, string Revision, string ContentType, string[] Lines)> Commits { get; } = new();
@@ -65,6 +66,10 @@ public sealed class FakeHub : IAsyncDisposable
                 ? Results.Json(new { url = $"{Address}/{repo}" })
                 : Results.Json(new { error = "You already created this model repo" }, statusCode: 409);
         });
+
+        app.MapPost("/api/models/{ns}/{name}/branch/{branch}", (string ns, string name, string branch) =>
+            !Repos.ContainsKey($"{ns}/{name}") ? Results.NotFound()
+            : Branches.TryAdd($"{ns}/{name}@{branch}", true) ? Results.Ok() : Results.Json(new { error = "Reference already exists" }, statusCode: 409));
 
         app.MapPost("/api/models/{ns}/{name}/preupload/{rev}", async (HttpContext ctx, string ns, string name) =>
         {
@@ -153,7 +158,7 @@ public sealed class FakeHub : IAsyncDisposable
         app.MapPost("/api/models/{ns}/{name}/commit/{rev}", async (HttpContext ctx, string ns, string name, string rev) =>
         {
             var repo = $"{ns}/{name}";
-            if (!Repos.ContainsKey(repo)) return Results.NotFound();
+            if (!Repos.ContainsKey(repo) || (rev != "main" && !Branches.ContainsKey($"{repo}@{rev}"))) return Results.NotFound();
             var text = Encoding.UTF8.GetString(await ReadAllAsync(ctx.Request.Body));
             var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Commits.Enqueue((repo, rev, ctx.Request.ContentType ?? "", lines));

@@ -33,7 +33,7 @@ public sealed class PublishToHubTests(RegistryHost host) : IClassFixture<Registr
         Assert.Contains("| tool_accuracy | 0.93 |", card);
         Assert.Contains("report-1", card);
 
-        var commit = Assert.Single(host.Hub.Commits);
+        var commit = Assert.Single(host.Hub.Commits, c => c.Repo == "acme/functiongemma-hermes");
         Assert.Equal("application/x-ndjson", commit.ContentType);
         var lines = commit.Lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         Assert.Equal("header", (string)lines[0]["key"]!);
@@ -78,5 +78,20 @@ public sealed class PublishToHubTests(RegistryHost host) : IClassFixture<Registr
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("no-weights"), Path = dir }, cancellationToken: Ct);
         var e = await Assert.ThrowsAsync<RpcException>(() => host.Client.PublishToHubAsync(new PublishRequest { Ref = v.Version, RepoId = "acme/no-weights" }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task Publishing_to_a_revision_creates_the_branch_and_commits_there()
+    {
+        var model = ModelFixture.Create(weightBytes: 50_000, seed: 33);
+        var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("branch-model"), Path = model }, cancellationToken: Ct);
+        var result = await host.Client.PublishToHubAsync(new PublishRequest { Ref = v.Version, RepoId = "acme/branch-model", Revision = "v1", CommitMessage = "first cut" }, cancellationToken: Ct);
+
+        Assert.EndsWith("/acme/branch-model/tree/v1", result.Url);
+        Assert.True(host.Hub.Branches.ContainsKey("acme/branch-model@v1"));
+        var tree = host.Hub.Trees["acme/branch-model@v1"];
+        Assert.Equal(File.ReadAllBytes(Path.Combine(model, "model.safetensors")), tree["model.safetensors"]);
+        var commit = host.Hub.Commits.Single(c => c.Repo == "acme/branch-model");
+        Assert.Equal("first cut", (string?)JsonNode.Parse(commit.Lines[0])!["value"]!["summary"]);
     }
 }

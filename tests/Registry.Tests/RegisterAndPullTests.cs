@@ -211,4 +211,12 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         var pull = Assert.Single(spans, a => a.OperationName == "registry.pull" && (string?)a.GetTagItem("model.version") == v.Version);
         Assert.Equal(v.Files.Sum(f => f.Size), (long)pull.GetTagItem("pull.bytes")!);
     }
+
+    [Fact]
+    public async Task Registering_a_directory_outside_the_import_roots_is_refused()
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(() => host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("outside-model"), Path = "/etc" }, cancellationToken: Ct).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
+        Assert.Contains("ImportRoots", e.Status.Detail);
+    }
 }

@@ -36,6 +36,7 @@ public sealed class RegistryHost : IAsyncLifetime
             $"--ConnectionStrings:redis={redis.ConnectionString}",
             $"--Registry:Root={Root}",
             $"--Registry:ChunkBytes={ChunkBytes}",
+            $"--Registry:ImportRoots:0={Path.GetTempPath()}",
             $"--HuggingFace:Endpoint={Hub.Address}",
             $"--HuggingFace:Token={FakeHub.GoodToken}",
             $"--Kestrel:Endpoints:http:Url=http://127.0.0.1:{httpPort}",

@@ -6,6 +6,7 @@ using FunctionGemma.Protos;
 using FunctionGemma.Storage;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace FunctionGemma.Registry.Store;
@@ -15,7 +16,8 @@ namespace FunctionGemma.Registry.Store;
 /// <see cref="BlobStore"/>; aliases per name in a Redis hash, moved with one HSET so readers never see a half move.
 /// The version id is the sha256 of the canonical manifest, so registering identical content twice yields one version.
 /// </summary>
-public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis, TimeProvider time, ILogger<ModelRegistry> logger)
+public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis, TimeProvider time, ILogger<ModelRegistry> logger,
+    IOptions<RegistryOptions> options)
 {
     private readonly JsonRecordStore<ModelVersion> records = RecordStores.Models(redis);
 
@@ -27,6 +29,10 @@ public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis,
         ModelNames.ValidateName(header.Name);
         if (string.IsNullOrWhiteSpace(directory) || !Path.IsPathFullyQualified(directory))
             throw new ArgumentException($"Directory '{directory}' must be an absolute path readable by the Registry.");
+        directory = Path.GetFullPath(directory);
+        var roots = options.Value.ImportRoots.Where(r => r.Length > 0).Select(r => Path.TrimEndingDirectorySeparator(Path.GetFullPath(r))).ToList();
+        if (roots.Count > 0 && !roots.Any(r => directory == r || directory.StartsWith(r + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            throw new UnauthorizedAccessException($"Directory '{directory}' is outside Registry:ImportRoots ({string.Join(", ", roots)}); stream it with RegisterModel instead, or add its root.");
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist on the Registry's machine.");
         using var activity = RegistryTelemetry.Start("registry.register_directory", header.Lineage?.Traceparent);
         activity?.SetTag("model.name", header.Name);
