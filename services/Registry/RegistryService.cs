@@ -85,5 +85,10 @@ public sealed class RegistryService(ModelRegistry registry, HubPublisher publish
         {
             throw new RpcException(new Status(StatusCode.DataLoss, e.Message));
         }
+        catch (IOException e)
+        {
+            // The Hub could not be reached: worth retrying later, unlike a refusal.
+            throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
+        }
     }
 }
