@@ -84,8 +84,11 @@ try
         sw.Restart();
         await using (var f = File.OpenRead(Path.Combine(model, "model.safetensors"))) await System.Security.Cryptography.SHA256.HashDataAsync(f);
         var hashSeconds = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        await client.UploadDirectoryAsync(new RegisterHeader { Name = "bench-upload" }, model, chunkBytes: 1 << 20);
+        var uploadSeconds = sw.Elapsed.TotalSeconds;
         Console.WriteLine($"client handler {(tuned > 0 ? "bulk (16 MiB window)" : "default"),20} | sha256 alone {total / hashSeconds / 1e6,5:F0} MB/s | chunk {chunk / 1024,5} KiB | register(dir) {total / registerSeconds / 1e6,7:F0} MB/s | " +
-                          $"PullModel stream {total / rawSeconds / 1e6,7:F0} MB/s ({rawSeconds:F2} s) | PullToDirectory {total / dirSeconds / 1e6,7:F0} MB/s ({dirSeconds:F2} s) | {total / 1e6:F0} MB");
+                          $"PullModel stream {total / rawSeconds / 1e6,7:F0} MB/s ({rawSeconds:F2} s) | PullToDirectory {total / dirSeconds / 1e6,7:F0} MB/s ({dirSeconds:F2} s) | upload (RegisterModel) {total / uploadSeconds / 1e6,5:F0} MB/s | {total / 1e6:F0} MB");
         await app.StopAsync();
         await app.DisposeAsync();
     }

@@ -124,9 +124,14 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         var registrations = Enumerable.Range(0, 6).Select(i => i % 2 == 0
             ? host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = header, Path = model }, cancellationToken: Ct).ResponseAsync
             : host.Client.UploadDirectoryAsync(header, model, chunkBytes: 32 * 1024, ct: Ct));
+        // The same files under another name: another version, the same blobs.
+        var sibling = host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("dedupe-sibling"), Path = model }, cancellationToken: Ct).ResponseAsync;
         var versions = await Task.WhenAll(registrations);
 
         Assert.Single(versions.Select(v => v.Version).Distinct());
+        var siblingVersion = await sibling;
+        Assert.NotEqual(versions[0].Version, siblingVersion.Version);
+        Assert.Equal(versions[0].Files.Select(f => f.Sha256), siblingVersion.Files.Select(f => f.Sha256));
         foreach (var f in versions[0].Files) Assert.True(File.Exists(host.BlobPath(f.Sha256)));
         var blobs = Directory.EnumerateFiles(Path.Combine(host.Root, "blobs"), "*", SearchOption.AllDirectories).ToList();
         var shas = versions[0].Files.Select(f => f.Sha256).ToHashSet();
