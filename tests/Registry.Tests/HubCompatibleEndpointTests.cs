@@ -12,7 +12,7 @@ public sealed class HubCompatibleEndpointTests(RegistryHost host) : IClassFixtur
 
     private async Task<(ModelVersion Version, string Dir)> RegisterAsync(string name, int seed)
     {
-        var dir = ModelFixture.Create(weightBytes: 250_000, seed: seed);
+        var dir = ModelFixture.Create(host.Scratch, weightBytes: 250_000, seed: seed);
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header(name, 0.9, "production"), Path = dir }, cancellationToken: Ct);
         return (v, dir);
     }

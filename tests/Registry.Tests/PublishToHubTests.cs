@@ -12,7 +12,7 @@ public sealed class PublishToHubTests(RegistryHost host) : IClassFixture<Registr
     [Fact]
     public async Task Publish_puts_the_exact_files_and_a_model_card_on_the_hub_in_one_ndjson_commit()
     {
-        var model = ModelFixture.Create(weightBytes: 700_000, seed: 31);
+        var model = ModelFixture.Create(host.Scratch, weightBytes: 700_000, seed: 31);
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("publish-model", 0.93), Path = model }, cancellationToken: Ct);
 
         var result = await host.Client.PublishToHubAsync(new PublishRequest { Ref = "publish-model:latest", RepoId = "acme/functiongemma-hermes", Private = true }, cancellationToken: Ct);
@@ -56,7 +56,7 @@ public sealed class PublishToHubTests(RegistryHost host) : IClassFixture<Registr
     [Fact]
     public async Task A_bad_token_is_a_clear_permission_error_that_does_not_echo_the_token()
     {
-        var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("token-model"), Path = ModelFixture.Create(seed: 32) }, cancellationToken: Ct);
+        var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("token-model"), Path = ModelFixture.Create(host.Scratch, seed: 32) }, cancellationToken: Ct);
         host.Hub.AcceptedToken = "hf_some_other_token";
         try
         {
@@ -73,7 +73,7 @@ public sealed class PublishToHubTests(RegistryHost host) : IClassFixture<Registr
     [Fact]
     public async Task A_version_without_weights_is_not_published()
     {
-        var dir = Directory.CreateTempSubdirectory().FullName;
+        var dir = host.NewDir();
         File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("no-weights"), Path = dir }, cancellationToken: Ct);
         var e = await Assert.ThrowsAsync<RpcException>(() => host.Client.PublishToHubAsync(new PublishRequest { Ref = v.Version, RepoId = "acme/no-weights" }, cancellationToken: Ct).ResponseAsync);
@@ -83,7 +83,7 @@ public sealed class PublishToHubTests(RegistryHost host) : IClassFixture<Registr
     [Fact]
     public async Task Publishing_to_a_revision_creates_the_branch_and_commits_there()
     {
-        var model = ModelFixture.Create(weightBytes: 50_000, seed: 33);
+        var model = ModelFixture.Create(host.Scratch, weightBytes: 50_000, seed: 33);
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("branch-model"), Path = model }, cancellationToken: Ct);
         var result = await host.Client.PublishToHubAsync(new PublishRequest { Ref = v.Version, RepoId = "acme/branch-model", Revision = "v1", CommitMessage = "first cut" }, cancellationToken: Ct);
 

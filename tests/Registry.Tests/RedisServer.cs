@@ -29,7 +29,6 @@ public sealed class RedisServer : IAsyncDisposable
             ["--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"])
         {
             RedirectStandardOutput = true,
-            RedirectStandardError = true,
         })!;
         process.OutputDataReceived += (_, _) => { };
         process.BeginOutputReadLine();

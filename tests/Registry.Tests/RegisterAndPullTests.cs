@@ -21,7 +21,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
     [Fact]
     public async Task Streamed_upload_then_pull_gives_back_the_same_bytes()
     {
-        var model = ModelFixture.Create(weightBytes: 300_000, seed: 11);
+        var model = ModelFixture.Create(host.Scratch, weightBytes: 300_000, seed: 11);
         var registered = await host.Client.UploadDirectoryAsync(ModelFixture.Header("upload-model"), model, chunkBytes: 50_000, ct: Ct);
 
         Assert.Equal(64, registered.Version.Length);
@@ -31,7 +31,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         Assert.Equal("exp-42", registered.Lineage.ExperimentId);
         Assert.Equal("google/functiongemma-270m-it", registered.BaseModel);
 
-        var target = Path.Combine(Directory.CreateTempSubdirectory().FullName, "pulled");
+        var target = Path.Combine(host.NewDir(), "pulled");
         var pulled = await host.Client.PullToDirectoryAsync("upload-model:latest", target, Ct);
         Assert.Equal(registered.Version, pulled.Version);
         AssertSameFiles(model, target);
@@ -40,11 +40,11 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
     [Fact]
     public async Task Registering_a_checkpoint_directory_and_pulling_by_alias_round_trips()
     {
-        var model = ModelFixture.Create(seed: 12);
+        var model = ModelFixture.Create(host.Scratch, seed: 12);
         var registered = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("dir-model", 0.9, "candidate"), Path = model }, cancellationToken: Ct);
         Assert.Equal(["candidate", "latest"], registered.Aliases);
 
-        var dir = await host.Client.ResolveToDirectoryAsync(new ModelRef { RegistryAlias = "dir-model:candidate" }, Directory.CreateTempSubdirectory().FullName, Ct);
+        var dir = await host.Client.ResolveToDirectoryAsync(new ModelRef { RegistryAlias = "dir-model:candidate" }, host.NewDir(), Ct);
         Assert.EndsWith(registered.Version, dir);
         AssertSameFiles(model, dir);
     }
@@ -52,7 +52,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
     [Fact]
     public async Task Pull_resumes_from_a_path_and_offset()
     {
-        var model = ModelFixture.Create(weightBytes: 500_000, seed: 13);
+        var model = ModelFixture.Create(host.Scratch, weightBytes: 500_000, seed: 13);
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("resume-model"), Path = model }, cancellationToken: Ct);
 
         // The server side: only the bytes from the offset on, and the files after it.
@@ -65,7 +65,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         Assert.Contains(chunks, c => c.Path == "tokenizer.json");
 
         // The client side: a half-written .part file is continued, not restarted.
-        var target = Directory.CreateTempSubdirectory().FullName;
+        var target = host.NewDir();
         foreach (var f in v.Files.Where(f => string.CompareOrdinal(f.Path, "model.safetensors") < 0))
             File.Copy(Path.Combine(model, f.Path), Path.Combine(target, f.Path));
         File.WriteAllBytes(Path.Combine(target, "model.safetensors.part"), File.ReadAllBytes(Path.Combine(model, "model.safetensors"))[..200_000]);
@@ -77,7 +77,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
     [Fact]
     public async Task A_tampered_blob_is_reported_and_never_served()
     {
-        var model = ModelFixture.Create(weightBytes: 200_000, seed: 14);
+        var model = ModelFixture.Create(host.Scratch, weightBytes: 200_000, seed: 14);
         var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("tampered-model"), Path = model }, cancellationToken: Ct);
         var weights = v.Files.Single(f => f.Path == "model.safetensors");
         var blob = host.BlobPath(weights.Sha256);
@@ -102,7 +102,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         Assert.Contains(weights.Sha256, e.Status.Detail);
         Assert.Contains("corrupt", e.Status.Detail);
 
-        var target = Directory.CreateTempSubdirectory().FullName;
+        var target = host.NewDir();
         var pull = await Assert.ThrowsAsync<RpcException>(() => host.Client.PullToDirectoryAsync(v.Version, target, Ct));
         Assert.Equal(StatusCode.DataLoss, pull.StatusCode);
         Assert.False(File.Exists(Path.Combine(target, "model.safetensors")));
@@ -119,7 +119,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
     [Fact]
     public async Task Concurrent_registrations_of_the_same_files_store_each_blob_once()
     {
-        var model = ModelFixture.Create(weightBytes: 400_000, seed: 15);
+        var model = ModelFixture.Create(host.Scratch, weightBytes: 400_000, seed: 15);
         var header = ModelFixture.Header("dedupe-model");
         var registrations = Enumerable.Range(0, 6).Select(i => i % 2 == 0
             ? host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = header, Path = model }, cancellationToken: Ct).ResponseAsync
@@ -158,8 +158,8 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
     [Fact]
     public async Task Aliases_move_atomically_and_list_filters_by_metric()
     {
-        var v1 = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("alias-model", 0.80), Path = ModelFixture.Create(seed: 21) }, cancellationToken: Ct);
-        var v2 = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("alias-model", 0.95), Path = ModelFixture.Create(seed: 22) }, cancellationToken: Ct);
+        var v1 = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("alias-model", 0.80), Path = ModelFixture.Create(host.Scratch, seed: 21) }, cancellationToken: Ct);
+        var v2 = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("alias-model", 0.95), Path = ModelFixture.Create(host.Scratch, seed: 22) }, cancellationToken: Ct);
         Assert.NotEqual(v1.Version, v2.Version);
         Assert.Equal(v2.Version, (await host.Client.GetModelAsync(new ModelQuery { Ref = "alias-model:latest" }, cancellationToken: Ct)).Version);
         Assert.Equal(v2.Version, (await host.Client.GetModelAsync(new ModelQuery { Ref = "alias-model" }, cancellationToken: Ct)).Version);
@@ -188,7 +188,7 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
 
         var bad = await Assert.ThrowsAsync<RpcException>(() => host.Client.ListModelsAsync(new ListModelsRequest { MetricFilter = "tool_accuracy~0.9" }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
-        var other = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("other-model"), Path = ModelFixture.Create(seed: 23) }, cancellationToken: Ct);
+        var other = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("other-model"), Path = ModelFixture.Create(host.Scratch, seed: 23) }, cancellationToken: Ct);
         var cross = await Assert.ThrowsAsync<RpcException>(() => host.Client.SetAliasAsync(new SetAliasRequest { Name = "alias-model", Alias = "production", Version = other.Version }, cancellationToken: Ct).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, cross.StatusCode);
         var missing = await Assert.ThrowsAsync<RpcException>(() => host.Client.GetModelAsync(new ModelQuery { Ref = "alias-model:nope" }, cancellationToken: Ct).ResponseAsync);
@@ -207,8 +207,8 @@ public sealed class RegisterAndPullTests(RegistryHost host) : IClassFixture<Regi
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
 
-        var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("span-model"), Path = ModelFixture.Create(seed: 16) }, cancellationToken: Ct);
-        await host.Client.PullToDirectoryAsync(v.Version, Directory.CreateTempSubdirectory().FullName, Ct);
+        var v = await host.Client.RegisterDirectoryAsync(new RegisterDirectoryRequest { Header = ModelFixture.Header("span-model"), Path = ModelFixture.Create(host.Scratch, seed: 16) }, cancellationToken: Ct);
+        await host.Client.PullToDirectoryAsync(v.Version, host.NewDir(), Ct);
 
         var register = Assert.Single(spans, a => a.OperationName == "registry.register_directory" && (string?)a.GetTagItem("model.name") == "span-model");
         Assert.Equal(v.Version, register.GetTagItem("model.version"));

@@ -16,6 +16,11 @@ public sealed class RegistryHost : IAsyncLifetime
     private WebApplication? app;
 
     public string Root { get; } = Directory.CreateTempSubdirectory("fg-registry-").FullName;
+
+    /// <summary>Where tests make model folders and pull targets; removed with the host.</summary>
+    public string Scratch { get; } = Directory.CreateTempSubdirectory("fg-registry-scratch-").FullName;
+
+    public string NewDir() => Directory.CreateDirectory(Path.Combine(Scratch, Guid.NewGuid().ToString("N"))).FullName;
     public FakeHub Hub { get; } = new();
     public Uri HttpAddress { get; private set; } = null!;
     public GrpcChannel Channel { get; private set; } = null!;
@@ -61,16 +66,17 @@ public sealed class RegistryHost : IAsyncLifetime
         if (app is not null) { await app.StopAsync(); await app.DisposeAsync(); }
         await Hub.DisposeAsync();
         if (redis is not null) await redis.DisposeAsync();
-        try { Directory.Delete(Root, recursive: true); } catch (IOException) { }
+        foreach (var dir in new[] { Root, Scratch })
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
     }
 }
 
 /// <summary>A model directory with the files from_pretrained reads, random weights of a chosen size.</summary>
 public static class ModelFixture
 {
-    public static string Create(int weightBytes = 700_000, int seed = 1)
+    public static string Create(string parent, int weightBytes = 700_000, int seed = 1)
     {
-        var dir = Directory.CreateTempSubdirectory("fg-model-").FullName;
+        var dir = Directory.CreateDirectory(Path.Combine(parent, $"model-{Guid.NewGuid():N}")).FullName;
         var rng = new Random(seed);
         var weights = new byte[weightBytes];
         rng.NextBytes(weights);
