@@ -26,7 +26,7 @@ public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis,
     /// <summary>Registers every regular file under <paramref name="directory"/> (dot-folders skipped) with the header's metadata.</summary>
     public async Task<ModelVersion> RegisterDirectoryAsync(RegisterHeader header, string directory, CancellationToken ct)
     {
-        ModelNames.ValidateName(header.Name);
+        ValidateHeader(header);
         if (string.IsNullOrWhiteSpace(directory) || !Path.IsPathFullyQualified(directory))
             throw new ArgumentException($"Directory '{directory}' must be an absolute path readable by the Registry.");
         directory = Path.GetFullPath(directory);
@@ -57,7 +57,7 @@ public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis,
     /// </summary>
     public async Task<ModelVersion> RegisterUploadAsync(RegisterHeader header, IAsyncEnumerable<FileChunk> chunks, CancellationToken ct)
     {
-        ModelNames.ValidateName(header.Name);
+        ValidateHeader(header);
         if (header.Files.Count == 0) throw new ArgumentException("RegisterHeader.files is empty: declare every file (path, size, optional sha256) before sending chunks.");
         var declared = new Dictionary<string, ModelFile>(StringComparer.Ordinal);
         foreach (var f in header.Files)
@@ -127,9 +127,20 @@ public sealed class ModelRegistry(BlobStore blobs, IConnectionMultiplexer redis,
         else RegistryTelemetry.BytesStored.Add(size);
     }
 
+    /// <summary>Refuses a bad header before any byte is stored.</summary>
+    private static void ValidateHeader(RegisterHeader header)
+    {
+        ModelNames.ValidateName(header.Name);
+        foreach (var alias in header.Aliases) ModelNames.ValidateAlias(alias);
+        if (header.TrainSpecJson.Length > 0)
+        {
+            try { using var _ = System.Text.Json.JsonDocument.Parse(header.TrainSpecJson); }
+            catch (System.Text.Json.JsonException e) { throw new ArgumentException($"RegisterHeader.train_spec_json is not JSON: {e.Message}"); }
+        }
+    }
+
     private async Task<ModelVersion> CreateVersionAsync(RegisterHeader header, IEnumerable<ModelFile> files, CancellationToken ct)
     {
-        foreach (var alias in header.Aliases) ModelNames.ValidateAlias(alias);
         var now = time.GetUtcNow();
         var version = new ModelVersion
         {
