@@ -49,6 +49,6 @@ public static class RedisKeys
     /// <summary>Set of every registered model name.</summary>
     public static RedisKey ModelNames => Prefix + "model-names";
 
-    /// <summary>Hash Hub repo id → last commit published from a version, for idempotent re-publishing.</summary>
+    /// <summary>Hash "repo@revision" → Hub commit, for every publication of a model version.</summary>
     public static RedisKey ModelPublications(string version) => $"{Prefix}model:{version}:published";
 }
