@@ -82,6 +82,15 @@ public sealed class ResumeIntegrationTests
                 Assert.Equal(20, resumed.Step);
                 Assert.EndsWith("checkpoint-000020", resumed.LatestCheckpointPath);
 
+                // Watching the resumed run replays its current attempt only: from QUEUED, through the checkpoints, to SUCCEEDED.
+                var replay = new List<TrainEvent>();
+                await foreach (var e in new RunEventLog(redis.Connection, "killed").FollowAsync(TimeSpan.FromMilliseconds(50), ct)) replay.Add(e);
+                Assert.Equal(JobState.Queued, replay[0].State.State);
+                Assert.Equal(JobState.Succeeded, replay[^1].State.State);
+                Assert.DoesNotContain(replay, e => e.State?.State == JobState.Failed);
+                Assert.Contains(replay, e => e.Checkpoint?.Step == 20);
+                Assert.True(replay.First(e => e.Metrics is not null).Metrics.Step > 1, "the resumed attempt starts after its checkpoint");
+
                 // Bitwise-equal fp32 weights and optimizer state.
                 foreach (var file in new[] { "model.safetensors", "optimizer.safetensors" })
                     Assert.True(File.ReadAllBytes(Path.Combine(straight.LatestCheckpointPath, file))

@@ -33,12 +33,21 @@ public sealed class RunEventLog(IConnectionMultiplexer redis, string runId) : IT
     }
 
     /// <summary>
-    /// Every event from the start, then new ones as they come (polled every <paramref name="poll"/>), until the stream
+    /// The events of the run's current attempt, then new ones as they come (polled every <paramref name="poll"/>), until the stream
     /// rests on a terminal state event (a resumed run continues past its earlier FAILED or CANCELLED).
     /// </summary>
     public async IAsyncEnumerable<TrainEvent> FollowAsync(TimeSpan poll, [EnumeratorCancellation] CancellationToken ct)
     {
+        // Start at the current attempt: the last QUEUED state event (a resume re-queues the run), so a watcher of a
+        // resumed run does not stop at the FAILED that ended the previous attempt.
         RedisValue last = "0-0";
+        var existing = await redis.GetDatabase().StreamRangeAsync(RedisKeys.RunEvents(runId), "-", "+");
+        for (int i = existing.Length - 1; i > 0; i--)
+            if (ProtoJson.Read<TrainEvent>(existing[i][Field]!).State is { State: JobState.Queued })
+            {
+                last = existing[i - 1].Id;
+                break;
+            }
         bool ended = false;
         while (true)
         {
