@@ -1,5 +1,6 @@
 using FunctionGemma.Storage;
 using FunctionGemma.Trainer;
+using FunctionGemma.Registry.Client;
 using FunctionGemma.Trainer.Runs;
 
 // Verbs besides the service: a worker rank (started by the supervisor), a local run, a random model.
@@ -15,13 +16,20 @@ builder.AddServiceDefaults();
 builder.AddRedisClient("redis");
 builder.Services.AddPlatformGrpc();
 builder.Services.AddPlatformGrpcClient<FunctionGemma.Protos.DataPrep.DataPrepClient>("dataprep");
+// Registry versions and aliases of base models are pulled through the Registry's gRPC API into the model cache.
+builder.Services.AddPlatformGrpcClient<FunctionGemma.Protos.Registry.RegistryClient>("registry");
 builder.Services.AddSingleton(sp => RecordStores.Runs(sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>()));
 builder.Services.Configure<TrainerOptions>(builder.Configuration.GetSection("Trainer"));
 builder.Services.PostConfigure<TrainerOptions>(o =>
 {
     if (string.IsNullOrEmpty(o.Redis)) o.Redis = builder.Configuration.GetConnectionString("redis") ?? "";
 });
-builder.Services.AddSingleton<IModelResolver>(sp => new ModelResolver(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainerOptions>>()));
+builder.Services.AddSingleton<IModelResolver>(sp =>
+{
+    var options = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrainerOptions>>();
+    var registry = sp.GetRequiredService<FunctionGemma.Protos.Registry.RegistryClient>();
+    return new ModelResolver(options, (model, ct) => registry.ResolveToDirectoryAsync(model, options.Value.ModelCacheRoot(), ct));
+});
 builder.Services.AddSingleton<RunSupervisor>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<RunSupervisor>());
 

@@ -20,7 +20,7 @@ public sealed class ModelResolver(IOptions<TrainerOptions> options, Func<ModelRe
                     throw new DirectoryNotFoundException($"Base model '{model.LocalPath}' is not a Hugging Face model directory (no config.json).");
                 return model.LocalPath;
             case ModelRef.SourceOneofCase.Checkpoint:
-                var root = string.IsNullOrEmpty(options.Value.Root) ? Path.Combine(Core.RepoPaths.Root(), ".fg", "runs") : options.Value.Root;
+                var root = options.Value.RootOrDefault();
                 var c = model.Checkpoint;
                 var path = c.Step > 0 ? Checkpoints.PathOf(root, c.RunId, c.Step) : Checkpoints.Latest(root, c.RunId)?.Path;
                 if (path is null || !Directory.Exists(path))

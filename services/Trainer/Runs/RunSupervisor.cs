@@ -23,6 +23,15 @@ public sealed class TrainerOptions
     /// <summary>Redis connection string handed to workers; default ConnectionStrings:redis.</summary>
     public string Redis { get; set; } = "";
 
+    /// <summary>Where Registry base models are pulled to; default the repository's .fg/trainer/models.</summary>
+    public string ModelCache { get; set; } = "";
+
+    /// <summary>The checkpoint root in use.</summary>
+    public string RootOrDefault() => string.IsNullOrEmpty(Root) ? Path.Combine(Core.RepoPaths.Root(), ".fg", "runs") : Root;
+
+    /// <summary>The model cache in use.</summary>
+    public string ModelCacheRoot() => string.IsNullOrEmpty(ModelCache) ? Path.Combine(Core.RepoPaths.Root(), ".fg", "trainer", "models") : ModelCache;
+
     /// <summary>How often the supervisor polls workers and events.</summary>
     public TimeSpan Poll { get; set; } = TimeSpan.FromMilliseconds(250);
 }
@@ -55,7 +64,7 @@ public sealed class RunSupervisor(IConnectionMultiplexer redis, IOptions<Trainer
     }
 
     /// <summary>The checkpoint root in use.</summary>
-    public string Root => string.IsNullOrEmpty(_options.Root) ? Path.Combine(Core.RepoPaths.Root(), ".fg", "runs") : _options.Root;
+    public string Root => _options.RootOrDefault();
 
     /// <summary>
     /// Records a new run as QUEUED (or, with <c>resume</c>, re-queues an ended one) and queues it. An active run with the
