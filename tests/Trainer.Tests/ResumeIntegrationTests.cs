@@ -38,6 +38,14 @@ public sealed class ResumeIntegrationTests
     public async Task Loss_decreases_and_a_run_killed_at_step_7_resumes_to_bitwise_equal_weights()
     {
         var ct = TestContext.Current.CancellationToken;
+        var spans = new System.Collections.Concurrent.ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == TrainerTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
         await using var redis = await RedisServer.StartAsync();
         await SampleDataset.SeedAsync(redis.Connection);
         var work = Directory.CreateTempSubdirectory("fg-trainer-test-").FullName;
@@ -56,6 +64,13 @@ public sealed class ResumeIntegrationTests
                 var straight = await WaitForEndAsync(redis, "straight", ct);
                 Assert.True(straight.State == JobState.Succeeded, straight.Error);
                 var losses = await MetricsAsync(redis, "straight");
+
+                // The run's span continues the dataset version's trace; evals and checkpoints are its children.
+                var runSpan = Assert.Single(spans, a => a.DisplayName == "train run" && (string?)a.GetTagItem("fg.run.id") == "straight");
+                Assert.Equal(SampleDataset.TraceId, runSpan.TraceId.ToHexString());
+                Assert.Equal(straight.Traceparent, runSpan.Id);
+                Assert.Equal(4, spans.Count(a => a.DisplayName == "checkpoint" && a.ParentSpanId == runSpan.SpanId));
+                Assert.Equal(2, spans.Count(a => a.DisplayName == "eval" && a.ParentSpanId == runSpan.SpanId));
                 Assert.Equal(20, losses.Count);
                 Assert.True(losses.TakeLast(5).Average() < losses.Take(5).Average() - 0.5,
                     $"loss did not decrease: {string.Join(", ", losses.Select(l => l.ToString("0.000")))}");

@@ -13,8 +13,11 @@ public static class SampleDataset
 {
     public const string Version = "trainer-tests-sample";
 
+    /// <summary>Trace id of the traceparent stored with the rows and the manifest.</summary>
+    public const string TraceId = "0af7651916cd43dd8448eb211c80319c";
+
     /// <summary>Writes the version (train = the first clean rows, eval = the last <paramref name="evalRows"/>); returns (train, eval) counts.</summary>
-    public static async Task<(int Train, int Eval)> SeedAsync(IConnectionMultiplexer redis, int evalRows = 8, string traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    public static async Task<(int Train, int Eval)> SeedAsync(IConnectionMultiplexer redis, int evalRows = 8, string traceparent = "00-" + TraceId + "-b7ad6b7169203331-01")
     {
         var files = HermesFiles.Discover(Path.Combine(RepoPaths.Root(), "samples", "hermes-sample.jsonl"));
         var clean = new List<(long Source, FunctionGemma.Core.Hermes.CleanRow Row, HermesRow Raw)>();
