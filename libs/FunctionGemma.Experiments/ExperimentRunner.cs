@@ -297,7 +297,9 @@ public sealed class ExperimentRunner(ServiceClients services, ExperimentJournal 
     private static Lineage Lineage(ExperimentRecord record) => new()
     {
         ExperimentId = record.Id,
-        Traceparent = Activity.Current?.Id ?? record.TraceId ?? "",
+        // The experiment's first root span, not the current one: lineage (and so the Registry's content-addressed
+        // version) must not change when a re-run resumes the experiment.
+        Traceparent = record.TraceId ?? Activity.Current?.Id ?? "",
         CodeVersion = typeof(ExperimentRunner).Assembly.GetName().Version?.ToString() ?? "",
         Creator = Environment.UserName,
     };
