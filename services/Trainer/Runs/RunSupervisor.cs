@@ -183,6 +183,14 @@ public sealed class RunSupervisor(IConnectionMultiplexer redis, IOptions<Trainer
     {
         var launch = Guid.NewGuid().ToString("N")[..12];
         var logDir = Checkpoints.RunDirectory(Root, run.RunId);
+        if (!run.Spec.Resume && Directory.Exists(logDir))
+        {
+            // A run that starts from scratch owns its folder: what is there belongs to a run of the same id recorded in
+            // another Redis (a wiped or different store). It is kept aside, never resumed from by mistake.
+            var aside = $"{logDir}.orphaned-{DateTime.UtcNow:yyyyMMddHHmmss}";
+            Directory.Move(logDir, aside);
+            logger.LogWarning("Run {RunId}: moved an older folder of the same run id to {Aside}", run.RunId, aside);
+        }
         Directory.CreateDirectory(logDir);
         var workers = new WorkerProcess[devices.Count];
         try
