@@ -25,6 +25,7 @@ public static class TrainerTelemetry
     static readonly Gauge<double> GradNorm = Meter.CreateGauge<double>("fg.trainer.grad_norm");
     static readonly Gauge<double> TokensPerSecond = Meter.CreateGauge<double>("fg.trainer.tokens_per_second", "{token}/s");
     static readonly Gauge<double> Mfu = Meter.CreateGauge<double>("fg.trainer.mfu", description: "Model FLOPs utilization");
+    static readonly Gauge<double> GpuMemory = Meter.CreateGauge<double>("fg.trainer.gpu_memory", "GiBy", "GPU memory in use on rank 0's device");
     static readonly Gauge<long> Step = Meter.CreateGauge<long>("fg.trainer.step");
     static readonly Counter<long> Tokens = Meter.CreateCounter<long>("fg.trainer.tokens", "{token}");
     static readonly Histogram<double> CheckpointSeconds = Meter.CreateHistogram<double>("fg.trainer.checkpoint.duration", "s");
@@ -41,7 +42,7 @@ public static class TrainerTelemetry
                 var m = e.Metrics;
                 Loss.Record(m.Loss, tag); Accuracy.Record(m.TokenAccuracy, tag); LearningRate.Record(m.LearningRate, tag);
                 GradNorm.Record(m.GradNorm, tag); TokensPerSecond.Record(m.TokensPerSecond, tag); Mfu.Record(m.Mfu, tag);
-                Step.Record(m.Step, tag); Tokens.Add(m.Tokens, tag);
+                Step.Record(m.Step, tag); Tokens.Add(m.Tokens, tag); GpuMemory.Record(m.GpuMemoryGib, tag);
                 break;
             case TrainEvent.EventOneofCase.Eval:
                 EvalLoss.Record(e.Eval.Loss, tag); EvalAccuracy.Record(e.Eval.TokenAccuracy, tag);

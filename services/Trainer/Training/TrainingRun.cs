@@ -113,6 +113,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
                         Step = step, Loss = window.MeanLoss, TokenAccuracy = window.Accuracy, LearningRate = lr,
                         GradNorm = result.GradNorm, TokensPerSecond = tps, Mfu = peak > 0 ? 6.0 * paramCount * tps / (peak * comm.WorldSize) : 0,
                         Epoch = (double)step / plan.StepsPerEpoch, Tokens = window.Tokens, Seconds = window.Seconds,
+                        GpuMemoryGib = _device.type == DeviceType.CUDA ? GpuMemory.UsedGib(PhysicalGpu()) : 0,
                     },
                 }, ct);
                 window = new Window();
@@ -131,6 +132,10 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         }
         return lastCheckpoint;
     }
+
+    // The supervisor makes one GPU visible per worker; NVML counts physical GPUs.
+    static int PhysicalGpu() =>
+        int.TryParse(Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")?.Split(',')[0], out var i) ? i : 0;
 
     string? TokenizerDir() =>
         File.Exists(Path.Combine(args.ModelDir, "tokenizer.json")) ? args.ModelDir : null;
