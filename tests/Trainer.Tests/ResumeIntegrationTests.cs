@@ -122,6 +122,44 @@ public sealed class ResumeIntegrationTests
         }
     }
 
+    [Fact]
+    public async Task CancelRun_stops_the_workers_and_ends_the_run_cancelled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var redis = await RedisServer.StartAsync();
+        await SampleDataset.SeedAsync(redis.Connection);
+        var work = Directory.CreateTempSubdirectory("fg-trainer-test-").FullName;
+        try
+        {
+            var modelDir = Path.Combine(work, "base");
+            using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(), seed: 7))
+                HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
+            var options = Options.Create(new TrainerOptions { Root = Path.Combine(work, "runs"), Redis = redis.ConnectionString, Poll = TimeSpan.FromMilliseconds(50) });
+            var supervisor = new RunSupervisor(redis.Connection, options, new ModelResolver(options), NullLogger<RunSupervisor>.Instance);
+            await supervisor.StartAsync(ct);
+            try
+            {
+                var spec = Spec(modelDir);
+                spec.MaxSteps = 1000;
+                await supervisor.SubmitAsync("cancelled", spec, ct);
+                var sw = Stopwatch.StartNew();
+                while ((await MetricsAsync(redis, "cancelled")).Count < 1)
+                {
+                    Assert.True(sw.Elapsed < TimeSpan.FromMinutes(2), "run 'cancelled' never logged a step");
+                    await Task.Delay(20, ct);
+                }
+                var pids = supervisor.WorkerProcessIds("cancelled");
+                Assert.Single(pids);
+                var run = await supervisor.CancelAsync("cancelled", ct);
+                Assert.Equal(JobState.Cancelled, run.State);
+                Assert.Empty(supervisor.WorkerProcessIds("cancelled"));
+                Assert.True(Process.GetProcesses().All(p => p.Id != pids[0]) || Process.GetProcessById(pids[0]).HasExited);
+            }
+            finally { await supervisor.StopAsync(CancellationToken.None); }
+        }
+        finally { Directory.Delete(work, recursive: true); }
+    }
+
     static async Task<RunInfo> WaitForEndAsync(RedisServer redis, string runId, CancellationToken ct)
     {
         var runs = RecordStores.Runs(redis.Connection);

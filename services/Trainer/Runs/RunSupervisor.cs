@@ -396,8 +396,14 @@ sealed class WorkerProcess
         lock (_tail) return string.Join(" | ", _tail.Where(l => l.Contains("failed", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)).DefaultIfEmpty(_tail.LastOrDefault() ?? "(no output)"));
     }
 
+    /// <summary>Kills the worker and waits (up to 10 s) until it is gone, so an ended run has no process left.</summary>
     public void Kill()
     {
-        try { if (!Process.HasExited) Process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        try
+        {
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+            Process.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+        catch (InvalidOperationException) { }
     }
 }
