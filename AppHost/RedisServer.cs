@@ -27,9 +27,9 @@ public static class RedisServerExtensions
 {
     /// <summary>
     /// Adds Redis named <paramref name="name"/>. Configuration <c>Redis:Mode</c> = auto (default) | container | executable;
-    /// <c>Redis:DataDir</c> = where the executable keeps its AOF files (default .fg/redis in the repository).
+    /// <c>Redis:DataDir</c> = where the executable keeps its AOF files (default <paramref name="defaultDataDir"/>).
     /// </summary>
-    public static IResourceBuilder<IResourceWithConnectionString> AddPlatformRedis(this IDistributedApplicationBuilder builder, string name)
+    public static IResourceBuilder<IResourceWithConnectionString> AddPlatformRedis(this IDistributedApplicationBuilder builder, string name, string defaultDataDir)
     {
         var mode = builder.Configuration["Redis:Mode"] is { Length: > 0 } m ? m.ToLowerInvariant() : "auto";
         var useContainer = mode switch
@@ -49,9 +49,7 @@ public static class RedisServerExtensions
 
         if (useContainer) return builder.AddRedis(name);
 
-        var dataDir = builder.Configuration["Redis:DataDir"] is { Length: > 0 } d
-            ? Path.GetFullPath(d)
-            : Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", ".fg", "redis"));
+        var dataDir = builder.Configuration["Redis:DataDir"] is { Length: > 0 } d ? Path.GetFullPath(d) : defaultDataDir;
         Directory.CreateDirectory(dataDir);
         if (!RedisServerInstalled())
             throw new InvalidOperationException("redis-server is not on PATH and no container runtime is used. Install it (apt-get install redis-server) or set Redis:Mode=container.");

@@ -35,14 +35,17 @@ public sealed class OtlpCollector : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
+        // The sinks are created per call by DI and find their collector there (tests may run several collectors).
+        var holder = new CollectorHolder();
+        builder.Services.AddSingleton(holder);
         var app = builder.Build();
         var collector = new OtlpCollector(app);
+        holder.Collector = collector;
         app.MapGrpcService<TraceSink>();
         app.MapGrpcService<MetricsSink>();
         app.MapGrpcService<LogsSink>();
         await app.StartAsync();
         collector.Endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        TraceSink.Target = collector;
         return collector;
     }
 
@@ -75,14 +78,16 @@ public sealed class OtlpCollector : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed class TraceSink : TraceService.TraceServiceBase
+    private sealed class CollectorHolder
     {
-        // The gRPC service is created per call by DI; the collector of the current test is static state of the test process.
-        internal static OtlpCollector? Target;
+        public OtlpCollector? Collector { get; set; }
+    }
 
+    private sealed class TraceSink(CollectorHolder holder) : TraceService.TraceServiceBase
+    {
         public override Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
         {
-            Target?.Add(request);
+            holder.Collector?.Add(request);
             return Task.FromResult(new ExportTraceServiceResponse());
         }
     }

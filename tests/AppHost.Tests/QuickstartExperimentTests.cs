@@ -6,7 +6,7 @@ using FunctionGemma.Protos;
 namespace FunctionGemma.AppHost.Tests;
 
 /// <summary>The README's main job as a test: the quickstart spec through all four services of the running system.</summary>
-public sealed class QuickstartExperimentTests(RunningSystem system) : IClassFixture<RunningSystem>
+public sealed class QuickstartExperimentTests(RunningSystem system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

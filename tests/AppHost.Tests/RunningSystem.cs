@@ -6,11 +6,14 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
+// One running system for the whole assembly: starting it costs ~20 s and two at once would crowd 2 cores.
+[assembly: AssemblyFixture(typeof(FunctionGemma.AppHost.Tests.RunningSystem))]
+
 namespace FunctionGemma.AppHost.Tests;
 
 /// <summary>
-/// The whole AppHost (redis-server executable + four services) started once for a test class, exporting
-/// its traces to a test OTLP collector.
+/// The whole AppHost (redis-server executable + four services) started once, exporting
+/// its traces to a test OTLP collector, shared by every test of the assembly.
 /// </summary>
 public sealed class RunningSystem : IAsyncLifetime
 {
@@ -30,7 +33,7 @@ public sealed class RunningSystem : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         Collector = await OtlpCollector.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["Redis:Mode=executable", $"Redis:DataDir={_dataDir}", "--environment=Testing"], cts.Token);
+            ["Redis:Mode=executable", $"Platform:DataDir={_dataDir}", "--environment=Testing"], cts.Token);
         // Resource console logs are forwarded to the test output: keep only problems.
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("AppHost.Resources", LogLevel.Warning));
         foreach (var project in builder.Resources.OfType<ProjectResource>())

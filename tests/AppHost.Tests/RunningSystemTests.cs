@@ -8,7 +8,7 @@ using Grpc.Reflection.V1Alpha;
 
 namespace FunctionGemma.AppHost.Tests;
 
-public sealed class RunningSystemTests(RunningSystem system) : IClassFixture<RunningSystem>
+public sealed class RunningSystemTests(RunningSystem system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
