@@ -23,6 +23,9 @@ public sealed class RunningSystem : IAsyncLifetime
     private readonly Dictionary<string, GrpcChannel> _channels = [];
 
     public DistributedApplication App { get; private set; } = null!;
+
+    /// <summary>The system's Platform:DataDir.</summary>
+    public string DataDir => _dataDir;
     public OtlpCollector Collector { get; private set; } = null!;
     public IConnectionMultiplexer Redis { get; private set; } = null!;
 
