@@ -4,6 +4,10 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/eng/install.sh" || exit 1
+# Headless Chromium for the dashboard screenshot test (Playwright drives Debian's browser; it downloads none).
+if [ ! -x /usr/bin/chromium ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null || exit 1
+fi
 dotnet build FunctionGemma.Aspire.sln --no-restore -v q -nologo || exit 1
 log="$(mktemp)"
 dotnet test --solution FunctionGemma.Aspire.sln --no-build --filter-not-trait "Category=Gpu" --filter-not-trait "Category=Bench" "$@" 2>&1 | tee "$log"
