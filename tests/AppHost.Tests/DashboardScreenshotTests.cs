@@ -66,12 +66,6 @@ public sealed class DashboardScreenshotTests(DashboardSystem system) : IClassFix
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private const string Chromium = "/usr/bin/chromium";
 
-    private sealed class Factory : IBaseModelFactory
-    {
-        public Task CreateAsync(string size, ulong seed, string directory, CancellationToken ct) =>
-            Task.Run(() => RandomInitModels.Create(size, seed, directory), ct);
-    }
-
     [Fact]
     public async Task The_dashboard_shows_one_experiment_trace_across_all_four_services()
     {
@@ -87,7 +81,7 @@ public sealed class DashboardScreenshotTests(DashboardSystem system) : IClassFix
         };
         var work = Directory.CreateTempSubdirectory("fg-dashboard-").FullName;
         var channels = RunningSystem.Services.ToDictionary(s => s, s => GrpcChannel.ForAddress(system.App.GetEndpoint(s, "grpc")));
-        var runner = new ExperimentRunner(ServiceClients.From(s => channels[s]), new ExperimentJournal(work), new Factory(), work);
+        var runner = new ExperimentRunner(ServiceClients.From(s => channels[s]), new ExperimentJournal(work), new RandomInitFactory(), work);
         ExperimentOutcome outcome;
         // The coordinator's spans go to the dashboard, as fg's do under ./eng/run.sh.
         using (var tracing = Sdk.CreateTracerProviderBuilder()

@@ -10,18 +10,12 @@ public sealed class QuickstartExperimentTests(RunningSystem system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private sealed class Factory : IBaseModelFactory
-    {
-        public Task CreateAsync(string size, ulong seed, string directory, CancellationToken ct) =>
-            Task.Run(() => RandomInitModels.Create(size, seed, directory), ct);
-    }
-
     [Fact]
     public async Task The_quickstart_runs_end_to_end_with_one_trace_across_the_services()
     {
         var spec = ExperimentSpecLoader.LoadFile(Path.Combine(RepoPaths.Root(), "samples", "quickstart.yaml"));
         var work = Directory.CreateTempSubdirectory("fg-quickstart-").FullName;
-        var runner = new ExperimentRunner(ServiceClients.From(system.Channel), new ExperimentJournal(Path.Combine(work, "experiments")), new Factory(), work);
+        var runner = new ExperimentRunner(ServiceClients.From(system.Channel), new ExperimentJournal(Path.Combine(work, "experiments")), new RandomInitFactory(), work);
         var stages = new List<StageUpdate>();
 
         using var listener = TestTracing.Listen(ExperimentRunner.Source.Name);

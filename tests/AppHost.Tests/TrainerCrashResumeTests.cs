@@ -14,12 +14,6 @@ public sealed class TrainerCrashResumeTests(RunningSystem system)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private sealed class Factory : IBaseModelFactory
-    {
-        public Task CreateAsync(string size, ulong seed, string directory, CancellationToken ct) =>
-            Task.Run(() => RandomInitModels.Create(size, seed, directory), ct);
-    }
-
     [Fact]
     public async Task Killing_the_trainer_mid_run_then_running_again_resumes_from_the_checkpoint()
     {
@@ -27,7 +21,7 @@ public sealed class TrainerCrashResumeTests(RunningSystem system)
         var spec = ExperimentSpecLoader.LoadFile(Path.Combine(RepoPaths.Root(), "samples", "quickstart.yaml")) with { Name = "crash-resume" };
         var work = Directory.CreateTempSubdirectory("fg-crash-").FullName;
         var journal = new ExperimentJournal(Path.Combine(work, "experiments"));
-        var runner = new ExperimentRunner(ServiceClients.From(system.Channel), journal, new Factory(), work);
+        var runner = new ExperimentRunner(ServiceClients.From(system.Channel), journal, new RandomInitFactory(), work);
 
         // First attempt: kill the Trainer process as soon as the step-10 checkpoint is announced.
         var killed = false;

@@ -3,31 +3,41 @@ using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
 
-namespace FunctionGemma.DataPrep.Tests;
+namespace FunctionGemma.TestSupport;
 
-/// <summary>A real redis-server on a free loopback port with a throwaway data directory; killed on dispose.</summary>
+/// <summary>A real redis-server on a free loopback port with a throwaway --dir; killed on dispose.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly string _dir;
 
     private RedisServer(Process process, string dir, int port, ConnectionMultiplexer connection)
     {
         _process = process;
-        _dir = dir;
+        DataDirectory = dir;
         Port = port;
         Connection = connection;
     }
 
+    /// <summary>The server's --dir (where SAVE writes dump.rdb).</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The loopback port it listens on.</summary>
     public int Port { get; }
 
+    /// <summary>host:port for StackExchange.Redis and the services' ConnectionStrings:redis.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
 
+    /// <summary>An open admin connection.</summary>
     public ConnectionMultiplexer Connection { get; }
 
+    /// <summary>The server, for INFO, FLUSHALL, SAVE.</summary>
+    public IServer Server => Connection.GetServer(Connection.GetEndPoints()[0]);
+
+    /// <summary>Starts redis-server (FG_REDIS_SERVER, else /usr/bin/redis-server, else PATH) and waits until it answers.</summary>
     public static async Task<RedisServer> StartAsync()
     {
-        var binary = File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server";
+        var binary = Environment.GetEnvironmentVariable("FG_REDIS_SERVER")
+                     ?? (File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server");
         var dir = Directory.CreateTempSubdirectory("fg-redis-").FullName;
         var port = FreePort();
         var process = Process.Start(new ProcessStartInfo(binary)
@@ -36,7 +46,8 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-        })!;
+        }) ?? throw new InvalidOperationException($"Could not start {binary}: install redis-server (apt-get install redis-server).");
+        // Drain its output so a chatty server never blocks on a full pipe.
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
@@ -55,16 +66,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    public IServer Server => Connection.GetServer(Connection.GetEndPoints()[0]);
-
     public async ValueTask DisposeAsync()
     {
         await Connection.DisposeAsync();
         if (!_process.HasExited) { _process.Kill(); await _process.WaitForExitAsync(); }
         _process.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
     }
 
+    /// <summary>A loopback port free at the time of asking.</summary>
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
