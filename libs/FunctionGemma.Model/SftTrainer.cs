@@ -13,6 +13,7 @@ namespace FunctionGemma.Model;
 /// <param name="MaxGradNorm">Clip the global gradient norm to this (0 = no clipping).</param>
 /// <param name="ActivationCheckpointing">Keep only each layer's input in the forward and recompute the layer in the backward.</param>
 /// <param name="LossChunkTokens">Tokens per chunk of the LM-head cross-entropy.</param>
+/// <param name="LossScaling">Dynamic loss scaling for fp16 parameters; null (bf16, fp32) = gradients are taken unscaled.</param>
 public sealed record TrainingOptions(
     double LearningRate = 5e-5,
     double Beta1 = 0.9,
@@ -21,7 +22,18 @@ public sealed record TrainingOptions(
     double WeightDecay = 0.0,
     double MaxGradNorm = 1.0,
     bool ActivationCheckpointing = false,
-    int LossChunkTokens = 2048);
+    int LossChunkTokens = 2048,
+    LossScaling? LossScaling = null);
+
+/// <summary>
+/// Dynamic loss scaling, as mixed-precision trainers do it for fp16 (whose smallest normal value, 6e-5, would flush
+/// most gradients to zero): the backward of each micro-batch is seeded with <c>scale × (its mean token loss)</c>, the
+/// fp16 gradients are unscaled into the fp32 gradient sum, and after the all-reduce a non-finite gradient skips the
+/// optimizer step and halves the scale (never below 1); <paramref name="GrowthInterval"/> good steps in a row double it.
+/// </summary>
+/// <param name="InitialScale">Scale of the first step (≥ 1; 2^16 as PyTorch's GradScaler).</param>
+/// <param name="GrowthInterval">Consecutive good steps after which the scale doubles (≥ 1).</param>
+public sealed record LossScaling(double InitialScale = 65536, int GrowthInterval = 2000);
 
 /// <summary>
 /// One micro-batch: token ids <c>[B, T]</c> and labels <c>[B, T]</c> in Hugging Face's convention (labels equal the
@@ -46,7 +58,13 @@ public sealed record TrainingBatch(Tensor InputIds, Tensor Labels) : IDisposable
 /// <param name="TokenAccuracy">Fraction of target tokens that were the argmax.</param>
 /// <param name="GradNorm">Global gradient norm before clipping.</param>
 /// <param name="Tokens">Target tokens in the step.</param>
-public readonly record struct StepResult(double Loss, double TokenAccuracy, double GradNorm, long Tokens);
+/// <param name="Skipped">
+/// Loss scaling found an inf/nan gradient (after the all-reduce), so no update was made: masters, moments and
+/// <see cref="SftTrainer.StepCount"/> are as before, and <paramref name="GradNorm"/> is the non-finite norm.
+/// Loss, accuracy and tokens are those of the forward. Always false without <see cref="LossScaling"/>.
+/// </param>
+/// <param name="LossScale">The loss scale this step's backward was seeded with (1 without loss scaling).</param>
+public readonly record struct StepResult(double Loss, double TokenAccuracy, double GradNorm, long Tokens, bool Skipped = false, double LossScale = 1);
 
 /// <summary>
 /// Sums gradients across data-parallel ranks, in place: <paramref name="flatGradients"/> is one fp32 buffer holding every
@@ -64,6 +82,10 @@ public delegate void GradientAllReduce(Tensor flatGradients, Tensor stats);
 /// bf16 AdamW silently drops most small updates; fp32 masters keep them, at 12 extra bytes per parameter (3.2 GB for 270M).
 /// Flat buffers make the optimizer, the clipping and the all-reduce a handful of kernels instead of a loop over 236 tensors.
 /// </para>
+/// <para>
+/// fp16 parameters need <see cref="TrainingOptions.LossScaling"/>: its 5-bit exponent flushes small gradients to zero
+/// unless the backward is scaled up, and overflow of a too-large scale is caught and skipped.
+/// </para>
 /// </summary>
 public sealed class SftTrainer : IDisposable
 {
@@ -74,6 +96,7 @@ public sealed class SftTrainer : IDisposable
     readonly long decayCount; // parameters [0, decayCount) of the flat buffer get weight decay
     readonly Tensor flatParams, flatGrads, gradSum, master, expAvg, expAvgSq;
     readonly GradientAllReduce? allReduce;
+    long goodSteps; // loss scaling: finite steps since the scale last changed
 
     /// <summary>Settings (the learning rate may be changed between steps through <see cref="LearningRate"/>).</summary>
     public TrainingOptions Options { get; }
@@ -81,8 +104,14 @@ public sealed class SftTrainer : IDisposable
     /// <summary>Learning rate of the next step; set it for a schedule.</summary>
     public double LearningRate { get; set; }
 
-    /// <summary>Optimizer steps taken.</summary>
+    /// <summary>Optimizer steps taken (steps skipped by loss scaling not counted).</summary>
     public long StepCount { get; private set; }
+
+    /// <summary>The loss scale of the next step (1 without <see cref="TrainingOptions.LossScaling"/>).</summary>
+    public double LossScale { get; private set; } = 1;
+
+    /// <summary>Steps that loss scaling skipped because a gradient overflowed (0 without loss scaling).</summary>
+    public long SkippedSteps { get; private set; }
 
     /// <summary>The model being trained (parameters are views of the trainer's flat buffer).</summary>
     public Gemma3ForCausalLM Model => model;
@@ -98,6 +127,12 @@ public sealed class SftTrainer : IDisposable
         Options = options ?? new TrainingOptions();
         LearningRate = Options.LearningRate;
         this.allReduce = allReduce;
+        if (Options.LossScaling is { } ls)
+        {
+            if (!(ls.InitialScale >= 1) || double.IsInfinity(ls.InitialScale) || ls.GrowthInterval < 1)
+                throw new ArgumentOutOfRangeException(nameof(options), $"LossScaling {ls}: InitialScale must be finite and ≥ 1, GrowthInterval ≥ 1.");
+            LossScale = ls.InitialScale;
+        }
         // Decayed weights first, norms last, so weight decay is one narrow of the flat buffer.
         var named = model.named_parameters().ToList();
         var ordered = named.Where(p => !IsNorm(p.name)).Concat(named.Where(p => IsNorm(p.name))).ToList();
@@ -139,7 +174,8 @@ public sealed class SftTrainer : IDisposable
         names.Select((n, i) => (n, offsets[i], parameters[i].shape)).ToArray();
 
     /// <summary>
-    /// Forward and backward of one micro-batch; adds the gradient of the summed loss into <see cref="GradientBuffer"/>.
+    /// Forward and backward of one micro-batch; adds the gradient of the summed loss into <see cref="GradientBuffer"/>
+    /// (unscaled when loss scaling is on; it may then hold inf/nan, which <see cref="ApplyGradients"/> turns into a skipped step).
     /// </summary>
     public CrossEntropyResult AccumulateGradients(TrainingBatch batch)
     {
@@ -160,6 +196,10 @@ public sealed class SftTrainer : IDisposable
         var idx = targets.ne(TrainingBatch.IgnoreIndex).nonzero().squeeze(1);
         var sel = targets.index_select(0, idx);
         var weight = model.Model.EmbedWeight;
+        // Loss scaling seeds the backward with scale × the mean token loss of this micro-batch, as a mixed-precision
+        // trainer does with a mean loss, so a scale means what it means elsewhere; unscaling multiplies by n / scale.
+        long n = sel.shape[0];
+        double seed = Options.LossScaling is null ? 1.0 : LossScale / Math.Max(1, n);
 
         (Tensor, Tensor, long) LossAndBackward(Tensor finalHidden)
         {
@@ -167,7 +207,7 @@ public sealed class SftTrainer : IDisposable
             var flat = finalHidden.detach().reshape(b * t, h);
             var hs = flat.index_select(0, idx);
             var gradSel = empty_like(hs);
-            var r = ChunkedCrossEntropy.ComputeOnDevice(hs, weight, sel, Options.LossChunkTokens, gradSel);
+            var r = ChunkedCrossEntropy.ComputeOnDevice(hs, weight, sel, Options.LossChunkTokens, gradSel, seed);
             var gradFlat = zeros_like(flat).index_copy_(0, idx, gradSel);
             finalHidden.backward([gradFlat.view(b, t, h)]);
             return r;
@@ -205,7 +245,8 @@ public sealed class SftTrainer : IDisposable
         }
         using (no_grad())
         {
-            gradSum.add_(flatGrads);
+            if (Options.LossScaling is null) gradSum.add_(flatGrads);
+            else gradSum.add_(flatGrads, alpha: 1.0 / seed);
             flatGrads.zero_();
         }
         return (result.LossSum.MoveToOuterDisposeScope(), result.Correct.MoveToOuterDisposeScope(), result.Tokens);
@@ -236,7 +277,8 @@ public sealed class SftTrainer : IDisposable
 
     /// <summary>
     /// The second half of <see cref="Step(IReadOnlyList{TrainingBatch})"/>, for callers that drive <see cref="AccumulateGradients"/> themselves:
-    /// all-reduce, average, clip, AdamW, copy back, and clear the gradient buffer.
+    /// all-reduce, average, clip, AdamW, copy back, and clear the gradient buffer. With loss scaling, a non-finite
+    /// gradient norm after the all-reduce (the same on every rank) skips the update and halves the scale; see <see cref="StepResult.Skipped"/>.
     /// </summary>
     public StepResult ApplyGradients(double lossSum, long correct, long tokens)
     {
@@ -256,6 +298,25 @@ public sealed class SftTrainer : IDisposable
         }
         gradSum.div_(tokens);
         var norm = gradSum.norm();
+        double usedScale = LossScale;
+        if (Options.LossScaling is { } scaling)
+        {
+            // Any inf/nan element makes the norm non-finite; one host sync per step, as GradScaler's found_inf.
+            float normValue = norm.item<float>();
+            if (!float.IsFinite(normValue))
+            {
+                LossScale = Math.Max(1, LossScale / 2);
+                goodSteps = 0;
+                SkippedSteps++;
+                gradSum.zero_();
+                return new StepResult(lossSum / tokens, (double)correct / tokens, normValue, tokens, Skipped: true, LossScale: usedScale);
+            }
+            if (++goodSteps >= scaling.GrowthInterval)
+            {
+                LossScale *= 2;
+                goodSteps = 0;
+            }
+        }
         if (Options.MaxGradNorm > 0)
         {
             // No host sync: the clip coefficient stays on the device.
@@ -273,10 +334,13 @@ public sealed class SftTrainer : IDisposable
         flatParams.copy_(master);
         Gemma3ForCausalLM.WeightsChanged();
         gradSum.zero_();
-        return new StepResult(lossSum / tokens, (double)correct / tokens, norm.item<float>(), tokens);
+        return new StepResult(lossSum / tokens, (double)correct / tokens, norm.item<float>(), tokens, LossScale: usedScale);
     }
 
-    /// <summary>Writes the optimizer state (fp32 masters, moments, step count, learning rate) as safetensors.</summary>
+    /// <summary>
+    /// Writes the optimizer state (fp32 masters, moments, step count, learning rate, and with loss scaling the scale,
+    /// its good-step count and the skipped steps) as safetensors.
+    /// </summary>
     public void SaveState(string file)
     {
         var meta = new Dictionary<string, string>
@@ -285,10 +349,19 @@ public sealed class SftTrainer : IDisposable
             ["learning_rate"] = LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["parameters"] = string.Join(",", names),
         };
+        if (Options.LossScaling is not null)
+        {
+            meta["loss_scale"] = LossScale.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            meta["loss_scale_good_steps"] = goodSteps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            meta["skipped_steps"] = SkippedSteps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         Safetensors.Save(file, new Dictionary<string, Tensor> { ["master"] = master, ["exp_avg"] = expAvg, ["exp_avg_sq"] = expAvgSq }, meta);
     }
 
-    /// <summary>Restores what <see cref="SaveState"/> wrote and sets the model's parameters from the masters, for an exact resume.</summary>
+    /// <summary>
+    /// Restores what <see cref="SaveState"/> wrote and sets the model's parameters from the masters, for an exact resume.
+    /// A state without loss-scaling fields leaves this trainer's scaler at its initial scale.
+    /// </summary>
     /// <exception cref="InvalidDataException">The state belongs to a model of another shape.</exception>
     public void LoadState(string file)
     {
@@ -309,6 +382,12 @@ public sealed class SftTrainer : IDisposable
         foreach (var t in state.Values) t.Dispose();
         StepCount = long.Parse(meta["step"], System.Globalization.CultureInfo.InvariantCulture);
         LearningRate = double.Parse(meta["learning_rate"], System.Globalization.CultureInfo.InvariantCulture);
+        if (Options.LossScaling is not null && meta.TryGetValue("loss_scale", out var scale))
+        {
+            LossScale = double.Parse(scale, System.Globalization.CultureInfo.InvariantCulture);
+            goodSteps = long.Parse(meta["loss_scale_good_steps"], System.Globalization.CultureInfo.InvariantCulture);
+            SkippedSteps = long.Parse(meta["skipped_steps"], System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     /// <inheritdoc/>

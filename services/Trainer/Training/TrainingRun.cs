@@ -29,7 +29,7 @@ public interface ITrainEventSink
 /// <summary>
 /// The training loop of one rank, nanoGPT-style: for each optimizer step, hand this rank's micro-batches to the Model
 /// library's <see cref="SftTrainer"/> (forward, chunked cross-entropy, backward into an fp32 gradient buffer, the
-/// bucketed NCCL all-reduce hook, clipping, AdamW on fp32 masters, copy into the bf16/fp32 model), with the learning
+/// bucketed NCCL all-reduce hook, clipping, AdamW on fp32 masters, copy into the bf16/fp16/fp32 model; loss scaling for fp16), with the learning
 /// rate from the schedule. Rank 0 logs, evaluates and checkpoints. The loss of a step is the summed token loss over
 /// the whole global batch divided by its number of target tokens, so any world size gives the same update.
 /// </summary>
@@ -50,14 +50,15 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         {
             "fp32" => ScalarType.Float32,
             "bf16" => ScalarType.BFloat16,
-            "fp16" => throw new NotSupportedException("precision fp16 needs dynamic loss scaling, which the Model library's SftTrainer does not have yet; use bf16 or fp32."),
+            "fp16" => ScalarType.Float16, // for GPUs without bf16 (T4, V100): dynamic loss scaling below
             _ => _device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
         };
         var model = HfModelDirectory.Load(args.ModelDir, _device, computeType);
         model.train();
         _trainer = new SftTrainer(model,
             new TrainingOptions(LearningRate: settings.LearningRate, WeightDecay: settings.WeightDecay, MaxGradNorm: settings.MaxGradNorm,
-                ActivationCheckpointing: settings.GradientCheckpointing, LossChunkTokens: _device.type == DeviceType.CUDA ? 2048 : 256),
+                ActivationCheckpointing: settings.GradientCheckpointing, LossChunkTokens: _device.type == DeviceType.CUDA ? 2048 : 256,
+                LossScaling: computeType == ScalarType.Float16 ? new LossScaling() : null),
             BucketedAllReduce.For(comm));
 
         int total = settings.TotalSteps(train.Length, comm.WorldSize);
@@ -90,7 +91,8 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             var sw = Stopwatch.StartNew();
             var rows = plan.StepRows(step);
             long inputTokens = rows.Sum(i => (long)train[i].Ids.Length);
-            double lr = settings.LearningRate * LrSchedule.Factor(settings.LrSchedule, step, total, warmup);
+            // A step that loss scaling skipped does not advance the schedule (as accelerate's scheduler does); the data does.
+            double lr = settings.LearningRate * LrSchedule.Factor(settings.LrSchedule, step - (int)_trainer.SkippedSteps, total, warmup);
             _trainer.LearningRate = lr;
             var batches = plan.MicroBatches(step, comm.Rank).Select(m => Batch(train, m)).ToList();
             StepResult result;
@@ -101,6 +103,8 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             tokensSeen += inputTokens;
             watchdog?.Beat();
             window.Add(result, inputTokens, sw.Elapsed.TotalSeconds);
+            if (result.Skipped && comm.Rank == 0)
+                log($"step {step}: gradient overflowed at loss scale {result.LossScale}; update skipped, scale now {_trainer.LossScale}");
 
             bool last = step == total;
             if (comm.Rank == 0 && (step % settings.LogEvery == 0 || last))
@@ -114,6 +118,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
                         GradNorm = result.GradNorm, TokensPerSecond = tps, Mfu = peak > 0 ? 6.0 * paramCount * tps / (peak * comm.WorldSize) : 0,
                         Epoch = (double)step / plan.StepsPerEpoch, Tokens = window.Tokens, Seconds = window.Seconds,
                         GpuMemoryGib = _device.type == DeviceType.CUDA ? GpuMemory.UsedGib(PhysicalGpu()) : 0,
+                        LossScale = _trainer.Options.LossScaling is null ? 0 : _trainer.LossScale, SkippedSteps = _trainer.SkippedSteps,
                     },
                 }, ct);
                 window = new Window();
@@ -123,7 +128,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             if (checkpoint && comm.Rank == 0)
             {
                 var csw = Stopwatch.StartNew();
-                var state = new TrainerState(step, step, total, _trainer.StepCount, settings.Seed, comm.WorldSize, settings.GlobalBatch(comm.WorldSize),
+                var state = new TrainerState(step, step - (int)_trainer.SkippedSteps, total, _trainer.StepCount, settings.Seed, comm.WorldSize, settings.GlobalBatch(comm.WorldSize),
                     new DataCursor(step / plan.StepsPerEpoch, step % plan.StepsPerEpoch, rowsSeen), Convert.ToBase64String(RandomState.Capture()), tokensSeen);
                 lastCheckpoint = Checkpoints.Save(args.Root, args.RunId, _trainer, state, TokenizerDir());
                 await events.PublishAsync(new TrainEvent { Checkpoint = new CheckpointSaved { Step = step, Path = lastCheckpoint, Seconds = csw.Elapsed.TotalSeconds } }, ct);

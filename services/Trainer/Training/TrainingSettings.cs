@@ -63,10 +63,8 @@ public sealed record TrainingSettings(
             throw new ArgumentException("TrainSpec: learning_rate, weight_decay and max_grad_norm must be ≥ 0 and warmup_ratio within [0, 1].");
         if (s.LrSchedule is not ("cosine" or "linear" or "constant"))
             throw new ArgumentException($"TrainSpec.lr_schedule '{s.LrSchedule}' is unknown: use cosine, linear or constant.");
-        if (s.Precision == "fp16")
-            throw new ArgumentException("TrainSpec.precision fp16 needs dynamic loss scaling, which the Model library's SftTrainer does not have yet: use bf16 or fp32.");
-        if (s.Precision is not ("" or "bf16" or "fp32"))
-            throw new ArgumentException($"TrainSpec.precision '{s.Precision}' is unknown: use bf16 or fp32 (empty = bf16 on GPUs, fp32 on CPU).");
+        if (s.Precision is not ("" or "bf16" or "fp16" or "fp32"))
+            throw new ArgumentException($"TrainSpec.precision '{s.Precision}' is unknown: use bf16, fp16 (dynamic loss scaling, for GPUs without bf16) or fp32 (empty = bf16 on GPUs, fp32 on CPU).");
         return s;
     }
 
