@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FunctionGemma.Protos;
+using FunctionGemma.Registry.Client;
 using Grpc.Core;
 
 namespace FunctionGemma.Experiments;
@@ -184,7 +185,7 @@ public sealed class ExperimentRunner(ServiceClients services, ExperimentJournal 
         }
         var header = new RegisterHeader { Name = $"gemma3-{m.Init}-random", BaseModel = $"random-init:{m.Init}:seed{m.InitSeed}", Lineage = lineage };
         header.Aliases.Add($"seed{m.InitSeed}");
-        var version = await ModelUpload.RegisterAsync(services.Registry, dir, header, _ => true, ct);
+        var version = await services.Registry.UploadDirectoryAsync(header, dir, include: IsComplete, ct: ct);
         return new ModelRef { RegistryVersion = version.Version };
     }
 
@@ -273,12 +274,15 @@ public sealed class ExperimentRunner(ServiceClients services, ExperimentJournal 
         header.Aliases.Add(spec.Register.Aliases);
         foreach (var (k, v) in Metrics(post.Overall)) header.Metrics[k] = v;
         // Only the model itself is registered, not the optimizer/RNG state that checkpoints carry for resuming.
-        return await ModelUpload.RegisterAsync(services.Registry, run.LatestCheckpointPath, header, IsModelFile, ct);
+        return await services.Registry.UploadDirectoryAsync(header, run.LatestCheckpointPath, include: IsModelFile, ct: ct);
     }
+
+    private static bool IsComplete(string relativePath) => !relativePath.EndsWith(".tmp", StringComparison.Ordinal);
 
     /// <summary>Files of an HF model directory; training state (optimizer, RNG, data cursor) stays with the run.</summary>
     public static bool IsModelFile(string relativePath) =>
-        !relativePath.Contains('/')
+        IsComplete(relativePath)
+        && !relativePath.Contains('/')
         && !relativePath.StartsWith("optimizer", StringComparison.Ordinal)
         && !relativePath.StartsWith("rng", StringComparison.Ordinal)
         && !relativePath.StartsWith("scheduler", StringComparison.Ordinal)

@@ -12,12 +12,12 @@ public sealed record ServiceClients(
     DataPrep.DataPrepClient DataPrep,
     Trainer.TrainerClient Trainer,
     Evaluator.EvaluatorClient Evaluator,
-    Registry.RegistryClient Registry)
+    Protos.Registry.RegistryClient Registry)
 {
     /// <summary>Clients over one channel per service.</summary>
     public static ServiceClients From(Func<string, GrpcChannel> channelOf) => new(
         new DataPrep.DataPrepClient(channelOf("dataprep")),
         new Trainer.TrainerClient(channelOf("trainer")),
         new Evaluator.EvaluatorClient(channelOf("evaluator")),
-        new Registry.RegistryClient(channelOf("registry")));
+        new Protos.Registry.RegistryClient(channelOf("registry")));
 }

@@ -33,7 +33,7 @@ public sealed class QuickstartExperimentTests(RunningSystem system)
         Assert.NotNull(outcome.Comparison);
 
         // The model is in the Registry with its lineage.
-        var model = await new Registry.RegistryClient(system.Channel("registry")).GetModelAsync(new ModelQuery { Ref = "quickstart:latest" }, cancellationToken: Ct);
+        var model = await new Protos.Registry.RegistryClient(system.Channel("registry")).GetModelAsync(new ModelQuery { Ref = "quickstart:latest" }, cancellationToken: Ct);
         Assert.Equal(outcome.Model.Version, model.Version);
         Assert.Equal(outcome.Record.DatasetVersion, model.Dataset.Version);
         Assert.Contains(outcome.Post.ReportId, model.EvalReportIds);

@@ -55,7 +55,7 @@ public sealed class RunningSystemTests(RunningSystem system)
         Assert.Equal(2700, manifest.TrainRows);
         Assert.Contains((await dataprep.ListDatasetsAsync(new ListDatasetsRequest(), cancellationToken: Ct)).Datasets, d => d.Ref.Version == version);
 
-        var registry = new Registry.RegistryClient(system.Channel("registry"));
+        var registry = new Protos.Registry.RegistryClient(system.Channel("registry"));
         Assert.NotNull(await registry.ListModelsAsync(new ListModelsRequest(), cancellationToken: Ct));
 
         var evaluator = new Evaluator.EvaluatorClient(system.Channel("evaluator"));

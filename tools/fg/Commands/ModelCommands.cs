@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using FunctionGemma.Cli.Platform;
 using FunctionGemma.Protos;
+using FunctionGemma.Registry.Client;
 using Grpc.Core;
 using Spectre.Console;
 
@@ -45,34 +45,9 @@ public static class ModelCommands
         command.SetAction(async (parse, ct) =>
         {
             var target = parse.GetValue(dir)!.FullName;
-            var registry = Services.Connect().Registry;
-            var version = await registry.GetModelAsync(new ModelQuery { Ref = parse.GetValue(model)! }, cancellationToken: ct);
-            Directory.CreateDirectory(target);
-            foreach (var file in version.Files)
-            {
-                var path = Path.Combine(target, file.Path);
-                if (File.Exists(path) && new FileInfo(path).Length == file.Size && await Sha256Async(path, ct) == file.Sha256) continue;
-                // A partial file from an interrupted pull continues from its length.
-                var partial = path + ".part";
-                var offset = File.Exists(partial) ? new FileInfo(partial).Length : 0;
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                await using (var output = new FileStream(partial, FileMode.Append))
-                {
-                    using var call = registry.PullModel(new PullModelRequest { Ref = version.Version, Path = file.Path, Offset = offset }, cancellationToken: ct);
-                    await foreach (var chunk in call.ResponseStream.ReadAllAsync(ct))
-                    {
-                        if (chunk.Path != file.Path) break;
-                        chunk.Data.WriteTo(output);
-                    }
-                }
-                if (await Sha256Async(partial, ct) != file.Sha256)
-                {
-                    File.Delete(partial);
-                    throw new IOException($"{file.Path}: sha256 differs from the Registry's manifest; the partial file was removed, pull again.");
-                }
-                File.Move(partial, path, overwrite: true);
-                AnsiConsole.WriteLine($"{file.Path} ({file.Size:N0} bytes)");
-            }
+            // The Registry client pulls into FILE.part, checks each file's sha256 against the manifest and resumes.
+            var version = await Services.Connect().Registry.PullToDirectoryAsync(parse.GetValue(model)!, target, ct);
+            foreach (var file in version.Files) AnsiConsole.WriteLine($"{file.Path} ({file.Size:N0} bytes)");
             AnsiConsole.MarkupLineInterpolated($"[green]{version.Name} {version.Version}[/] → {target}");
             return 0;
         });
@@ -96,11 +71,5 @@ public static class ModelCommands
             return 0;
         });
         return command;
-    }
-
-    private static async Task<string> Sha256Async(string path, CancellationToken ct)
-    {
-        await using var s = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(s, ct));
     }
 }

@@ -173,13 +173,17 @@ public static class RegistryClientExtensions
     /// <summary>Largest PullModel message the Registry sends (its chunk size stays below the platform's 16 MiB limit).</summary>
     public const int MaxMessageBytes = 16 * 1024 * 1024;
 
-    /// <summary>Registers a local model directory by streaming it (for callers that do not share a disk with the Registry).</summary>
+    /// <summary>
+    /// Registers a local model directory by streaming it (for callers that do not share a disk with the Registry).
+    /// Hidden files are skipped, and so is every relative path <paramref name="include"/> rejects (e.g. a checkpoint's
+    /// optimizer state).
+    /// </summary>
     public static async Task<ModelVersion> UploadDirectoryAsync(this Protos.Registry.RegistryClient client, RegisterHeader header, string directory,
-        int chunkBytes = 1 << 20, CancellationToken ct = default)
+        int chunkBytes = 1 << 20, Func<string, bool>? include = null, CancellationToken ct = default)
     {
         var files = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
             .Select(f => (Full: f, Relative: Path.GetRelativePath(directory, f).Replace('\\', '/')))
-            .Where(f => !f.Relative.Split('/').Any(s => s.StartsWith('.')))
+            .Where(f => !f.Relative.Split('/').Any(s => s.StartsWith('.')) && (include?.Invoke(f.Relative) ?? true))
             .OrderBy(f => f.Relative, StringComparer.Ordinal).ToList();
         header = header.Clone();
         header.Files.Clear();
