@@ -43,16 +43,15 @@ public sealed class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log
 
     private RpcException Map(Exception e, ServerCallContext context)
     {
-        var code = StatusFor(e, context);
+        var code = StatusFor(e);
         if (code == StatusCode.Internal) logger.LogError(e, "{Method} failed", context.Method);
         else logger.LogInformation("{Method} -> {Code}: {Message}", context.Method, code, e.Message);
         return new RpcException(new Status(code, e.Message));
     }
 
     /// <summary>The status code the platform uses for an exception type.</summary>
-    public static StatusCode StatusFor(Exception e, ServerCallContext? context = null) => e switch
+    public static StatusCode StatusFor(Exception e) => e switch
     {
-        OperationCanceledException when context?.CancellationToken.IsCancellationRequested == true => StatusCode.Cancelled,
         OperationCanceledException => StatusCode.Cancelled,
         ArgumentException or FormatException or System.Text.Json.JsonException => StatusCode.InvalidArgument,
         KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException => StatusCode.NotFound,

@@ -11,7 +11,7 @@ using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
 
-/// <summary>What every FunctionGemma.Aspire service shares: telemetry, health, discovery, resilience, gRPC plumbing.</summary>
+/// <summary>What every FunctionGemma.Aspire service shares: telemetry, health, discovery, gRPC retries and plumbing.</summary>
 public static class ServiceDefaultsExtensions
 {
     /// <summary>ActivitySources and Meters of the platform are named "FunctionGemma.&lt;Service&gt;".</summary>
@@ -25,7 +25,8 @@ public static class ServiceDefaultsExtensions
         builder.ConfigureOpenTelemetry();
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         builder.Services.AddServiceDiscovery();
-        // Discovery for every client; resilience is chosen per client (long gRPC streams must not get an HTTP total timeout).
+        // Discovery for every client. Resilience for the platform's gRPC clients is gRPC's own retry policy
+        // (AddPlatformGrpcClient): an HTTP-level total timeout would cut long streams.
         builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());
         return builder;
     }
@@ -66,22 +67,6 @@ public static class ServiceDefaultsExtensions
         return services
             .AddGrpcClient<TClient>(o => o.Address = new Uri($"http://_grpc.{serviceName}"))
             .ConfigureChannel(c => c.ServiceConfig = new ServiceConfig { MethodConfigs = { retry } });
-    }
-
-    /// <summary>A plain HttpClient with the standard resilience pipeline (retries, circuit breaker, timeouts).</summary>
-    public static IHttpClientBuilder AddResilientHttpClient(this IServiceCollection services, string name, TimeSpan? attemptTimeout = null)
-    {
-        var client = services.AddHttpClient(name);
-        client.AddStandardResilienceHandler(o =>
-        {
-            if (attemptTimeout is { } t)
-            {
-                o.AttemptTimeout.Timeout = t;
-                o.TotalRequestTimeout.Timeout = t * 4;
-                o.CircuitBreaker.SamplingDuration = t * 2;
-            }
-        });
-        return client;
     }
 
     /// <summary>/health (everything, Redis included) and /alive (the process), plus the gRPC health and reflection services.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using FunctionGemma.ServiceDefaults;
 
 namespace FunctionGemma.Evaluator;
 
@@ -20,8 +21,5 @@ public static class EvaluatorTelemetry
 
     /// <summary>A span linked to the span that produced an input (a W3C traceparent from its lineage), when known.</summary>
     public static Activity? Start(string name, string? traceparent = null)
-    {
-        var links = traceparent is { Length: > 0 } && ActivityContext.TryParse(traceparent, null, out var ctx) ? new[] { new ActivityLink(ctx) } : null;
-        return Source.StartActivity(name, ActivityKind.Internal, parentContext: Activity.Current?.Context ?? default, links: links);
-    }
+        => Source.StartLinked(name, traceparent);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using FunctionGemma.ServiceDefaults;
 
 namespace FunctionGemma.Registry;
 
@@ -21,8 +22,5 @@ public static class RegistryTelemetry
 
     /// <summary>A span linked to the span that produced the artifact (a W3C traceparent from its lineage), when known.</summary>
     public static Activity? Start(string name, string? traceparent = null, ActivityKind kind = ActivityKind.Internal)
-    {
-        var links = traceparent is { Length: > 0 } && ActivityContext.TryParse(traceparent, null, out var ctx) ? new[] { new ActivityLink(ctx) } : null;
-        return Source.StartActivity(name, kind, parentContext: default, links: links);
-    }
+        => Source.StartLinked(name, traceparent, kind);
 }
