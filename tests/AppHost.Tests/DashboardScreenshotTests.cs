@@ -1,10 +1,9 @@
-using System.Net;
-using System.Net.Sockets;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using FunctionGemma.Core;
 using FunctionGemma.Experiments;
 using FunctionGemma.Model;
+using FunctionGemma.TestSupport;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -35,7 +34,7 @@ public sealed class DashboardSystem : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
         [
             "Redis:Mode=executable", $"Platform:DataDir={_dataDir}",
-            $"ASPNETCORE_URLS=http://127.0.0.1:{FreePort()}", $"ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:{FreePort()}",
+            $"ASPNETCORE_URLS=http://127.0.0.1:{Loopback.FreePort()}", $"ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://127.0.0.1:{Loopback.FreePort()}",
             "ASPIRE_ALLOW_UNSECURED_TRANSPORT=true", "ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true",
         ], (options, _) => options.DisableDashboard = false, cts.Token);
         builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning).AddFilter("AppHost.Resources", LogLevel.Warning));
@@ -51,13 +50,6 @@ public sealed class DashboardSystem : IAsyncLifetime
     {
         if (App is not null) await App.DisposeAsync();
         try { Directory.Delete(_dataDir, recursive: true); } catch (IOException) { }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }
 

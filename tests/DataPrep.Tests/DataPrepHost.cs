@@ -32,7 +32,7 @@ public sealed class DataPrepHost : IAsyncLifetime
     {
         Redis = await RedisServer.StartAsync();
         Hub = await FakeHub.StartAsync(await SampleData.SampleParquetBytesAsync(), token: "hf_test_token");
-        int grpcPort = RedisServer.FreePort(), httpPort = RedisServer.FreePort();
+        int grpcPort = Loopback.FreePort(), httpPort = Loopback.FreePort();
         _app = DataPrepApp.Create(
         [
             $"--ConnectionStrings:redis={Redis.ConnectionString}",

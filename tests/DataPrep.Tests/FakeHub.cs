@@ -46,7 +46,7 @@ public sealed class FakeHub : IAsyncDisposable
 
     public static async Task<FakeHub> StartAsync(byte[] parquet, string? token = null)
     {
-        var port = RedisServer.FreePort();
+        var port = Loopback.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
         // The test output holds DataPrep's appsettings.json; its Kestrel endpoints are not this server's.
         builder.Configuration.Sources.Clear();

@@ -36,7 +36,7 @@ public sealed class FakeHub : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var port = RedisServer.FreePort();
+        var port = Loopback.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
         // The Registry's appsettings.json is copied next to the tests: its Kestrel endpoints are not the fake Hub's.
         builder.Configuration.Sources.Clear();

@@ -35,8 +35,8 @@ public sealed class RegistryHost : IAsyncLifetime
     {
         redis = await RedisServer.StartAsync();
         await Hub.StartAsync();
-        var httpPort = RedisServer.FreePort();
-        var grpcPort = RedisServer.FreePort();
+        var httpPort = Loopback.FreePort();
+        var grpcPort = Loopback.FreePort();
         app = RegistryApp.Build([
             $"--ConnectionStrings:redis={redis.ConnectionString}",
             $"--Registry:Root={Root}",

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace FunctionGemma.TestSupport;
@@ -39,7 +37,7 @@ public sealed class RedisServer : IAsyncDisposable
         var binary = Environment.GetEnvironmentVariable("FG_REDIS_SERVER")
                      ?? (File.Exists("/usr/bin/redis-server") ? "/usr/bin/redis-server" : "redis-server");
         var dir = Directory.CreateTempSubdirectory("fg-redis-").FullName;
-        var port = FreePort();
+        var port = Loopback.FreePort();
         var process = Process.Start(new ProcessStartInfo(binary)
         {
             ArgumentList = { "--port", port.ToString(), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no" },
@@ -72,13 +70,5 @@ public sealed class RedisServer : IAsyncDisposable
         if (!_process.HasExited) { _process.Kill(); await _process.WaitForExitAsync(); }
         _process.Dispose();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
-    }
-
-    /// <summary>A loopback port free at the time of asking.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -51,12 +51,7 @@ public sealed class ResumeIntegrationTests
         var work = Directory.CreateTempSubdirectory("fg-trainer-test-").FullName;
         try
         {
-            var modelDir = Path.Combine(work, "base");
-            using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(), seed: 7))
-                HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
-            var options = Options.Create(new TrainerOptions { Root = Path.Combine(work, "runs"), Redis = redis.ConnectionString, Poll = TimeSpan.FromMilliseconds(50) });
-            var supervisor = new RunSupervisor(redis.Connection, options, new ModelResolver(options), NullLogger<RunSupervisor>.Instance);
-            await supervisor.StartAsync(ct);
+            var (supervisor, modelDir) = await StartSupervisorAsync(redis, work, ct);
             try
             {
                 // Uninterrupted.
@@ -131,12 +126,7 @@ public sealed class ResumeIntegrationTests
         var work = Directory.CreateTempSubdirectory("fg-trainer-test-").FullName;
         try
         {
-            var modelDir = Path.Combine(work, "base");
-            using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(), seed: 7))
-                HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
-            var options = Options.Create(new TrainerOptions { Root = Path.Combine(work, "runs"), Redis = redis.ConnectionString, Poll = TimeSpan.FromMilliseconds(50) });
-            var supervisor = new RunSupervisor(redis.Connection, options, new ModelResolver(options), NullLogger<RunSupervisor>.Instance);
-            await supervisor.StartAsync(ct);
+            var (supervisor, modelDir) = await StartSupervisorAsync(redis, work, ct);
             try
             {
                 var spec = Spec(modelDir);
@@ -181,5 +171,17 @@ public sealed class ResumeIntegrationTests
         foreach (var (_, e) in events)
             if (e.Metrics is { } m) byStep[m.Step] = m.Loss;
         return byStep.Values.ToList();
+    }
+
+    /// <summary>A tiny random base model under WORK/base and a started supervisor whose runs live under WORK/runs.</summary>
+    private static async Task<(RunSupervisor Supervisor, string ModelDir)> StartSupervisorAsync(RedisServer redis, string work, CancellationToken ct)
+    {
+        var modelDir = Path.Combine(work, "base");
+        using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(), seed: 7))
+            HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
+        var options = Options.Create(new TrainerOptions { Root = Path.Combine(work, "runs"), Redis = redis.ConnectionString, Poll = TimeSpan.FromMilliseconds(50) });
+        var supervisor = new RunSupervisor(redis.Connection, options, new ModelResolver(options), NullLogger<RunSupervisor>.Instance);
+        await supervisor.StartAsync(ct);
+        return (supervisor, modelDir);
     }
 }
