@@ -26,6 +26,9 @@ done
 # on-device.sh unpacks next to itself: point it at this folder's bundle.
 sed "s#dest=/tmp/gpu-bundle#dest=/tmp/$name_out-bundle#" "$shared/device/on-device.sh" > "$out/on-device.sh"
 cp -r "$shared/bench" "$out/bench"
+# Each project carries its own copy of the .NET runtime: identical files become hard links, which tar stores once.
+(cd "$out/stage" && find . -type f -print0 | xargs -0 sha256sum | sort | awk '{ if ($1 == h) print f "\t" $2; else { h = $1; f = $2 } }' |
+  while IFS=$'\t' read -r keep dup; do ln -f "$keep" "$dup"; done)
 tar -C "$out/stage" -cJf "$out/bundle.tar.xz" .
 rm -rf "$out/stage"
 echo "bundle: $out/bundle.tar.xz $(du -m "$out/bundle.tar.xz" | cut -f1) MiB"

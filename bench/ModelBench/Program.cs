@@ -1,6 +1,7 @@
 // ModelBench: the C# side of the peer benchmark (shared/bench/peer_hf_gemma3.py), same JSON fields.
 //   ModelBench train --batch 16 [--seq 512] [--ckpt] [--steps 10] [--layers 18]
-//   ModelBench generate --batch 1 [--prompt 400] [--new 64]
+//   ModelBench train --batch 16 --chunk 1024             (tokens per chunk of the LM-head loss; default: TrainingOptions')
+//   ModelBench generate --batch 1 [--prompt 400] [--new 64] [--eager]   (--eager: no CUDA graph replay)
 // Run one measurement per process: peak memory is the device memory in use (NVML) after the steps, less what the
 // process held before the model existed; the caching allocator keeps its high-water mark, so this is peak reserved.
 using System.Diagnostics;
@@ -28,7 +29,8 @@ if (mode == "train")
 {
     int batch = Arg("--batch", 2), seq = Arg("--seq", 512), steps = Arg("--steps", 10);
     bool ckpt = Flag("--ckpt");
-    using var trainer = new SftTrainer(model, new TrainingOptions(LearningRate: 5e-5, ActivationCheckpointing: ckpt, LossChunkTokens: Arg("--chunk", 4096)));
+    using var trainer = new SftTrainer(model, new TrainingOptions(LearningRate: 5e-5, ActivationCheckpointing: ckpt) is var o && Arg("--chunk", 0) is > 0 and var chunk
+        ? o with { LossChunkTokens = chunk } : o);
     var gen = new Generator(1);
     var ids = randint(0, config.VocabSize, [batch, seq], ScalarType.Int64, generator: gen).to(device);
     var b = new TrainingBatch(ids, ids);
@@ -52,7 +54,7 @@ if (mode == "train")
     Console.WriteLine(JsonSerializer.Serialize(new
     {
         what = "train", impl = "torchsharp", batch, seq, checkpointing = ckpt, tokens_per_s = batch * seq * steps / dt,
-        step_ms = 1000 * dt / steps, peak_mem_gib = peak, loss = r.Loss,
+        step_ms = 1000 * dt / steps, peak_mem_gib = peak, loss = r.Loss, loss_chunk_tokens = trainer.Options.LossChunkTokens,
     }));
 }
 else
@@ -61,7 +63,7 @@ else
     var gen = new Generator(2);
     var ids = randint(10, config.VocabSize, [batch, prompt], ScalarType.Int64, generator: gen);
     var rows = Enumerable.Range(0, batch).Select(r => (IReadOnlyList<int>)ids[r].data<long>().Select(x => (int)x).ToArray()).ToList();
-    var options = new GenerationOptions(n);
+    var options = new GenerationOptions(n) { UseCudaGraphs = !Flag("--eager") };
     GreedyGenerator.Generate(model, rows, options);
     cuda.synchronize();
     var sw = Stopwatch.StartNew();
@@ -72,6 +74,7 @@ else
     {
         what = "generate", impl = "torchsharp", batch, prompt, new_tokens = n, new_tokens_per_s = batch * n / dt,
         ms_per_token_step = 1000 * dt / n, generated = outTokens[0].Length,
+        cuda_graphs = options.UseCudaGraphs && CudaGraphs.UsableOn(device, out _), graphs_unavailable = CudaGraphs.Unavailable,
     }));
 }
 return 0;

@@ -55,13 +55,14 @@ public static class ChunkedCrossEntropy
             long len = Math.Min(chunkTokens, n - start);
             var h = hidden.narrow(0, start, len);
             var t = targets.narrow(0, start, len);
-            // Softmax reads the logits in their dtype and writes fp32 probabilities in one pass; the loss is -log p[target].
+            // A target is right when its logit is the largest; read in the logits' dtype, half the bytes of fp32 p.
             var logits = nn.functional.linear(h, w);
+            correct.add_(logits.gather(1, t.unsqueeze(1)).squeeze(1).ge(logits.max(1).values).sum());
+            // Softmax reads the logits in their dtype and writes fp32 probabilities in one pass; the loss is -log p[target].
             var p = nn.functional.softmax(logits, 1, ScalarType.Float32);
             logits.Dispose();
             var picked = p.gather(1, t.unsqueeze(1));
             lossSum.add_(picked.log().sum().neg().to_type(ScalarType.Float64));
-            correct.add_(picked.squeeze(1).ge(p.max(1).values).sum());
             if (gradHidden is null) continue;
             // d/dlogits of the summed loss = softmax - onehot.
             p.scatter_add_(1, t.unsqueeze(1), full([len, 1], -1.0f, ScalarType.Float32, p.device));

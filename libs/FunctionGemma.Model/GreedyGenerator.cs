@@ -10,6 +10,12 @@ public sealed record GenerationOptions(int MaxNewTokens, IReadOnlyCollection<int
 {
     /// <summary>How many steps pass between checks whether every row has stopped (each check waits for the device).</summary>
     public int StopCheckInterval { get; init; } = 8;
+
+    /// <summary>
+    /// Replay one captured CUDA graph per decode step where the device allows it (<see cref="CudaGraphs.UsableOn"/>);
+    /// the tokens are the same either way.
+    /// </summary>
+    public bool UseCudaGraphs { get; init; } = true;
 }
 
 /// <summary>
@@ -46,47 +52,58 @@ public static class GreedyGenerator
         bool anyPad = valid.Any(v => !v);
         var stops = (options.StopTokenIds ?? []).Select(s => (long)s).ToArray();
 
+        // Decode steps are captured once as a CUDA graph and replayed where the device allows it (see CudaGraphs).
+        bool graphs = options.UseCudaGraphs && n > 2 && CudaGraphs.UsableOn(device, out _);
+        using var stream = graphs ? new CudaStreamScope() : null;
         using var scope = NewDisposeScope();
-        using var _ = no_grad();
+        using var noGrad = no_grad();
         using var cache = new KvCache(model, b, p + n);
         var inputIds = tensor(ids, [b, p], device: device);
         var keyValid = tensor(valid, [b, p], device: device);
         var positions = tensor(pos, [b, p], device: device);
-        var output = full([b, n], options.PadTokenId, ScalarType.Int64, device);
-        var finished = zeros([b], ScalarType.Bool, device);
-        var stopIds = stops.Length > 0 ? tensor(stops, device: device) : null;
-        var padToken = full([b], options.PadTokenId, ScalarType.Int64, device);
+        var state = new DecodeState(b, n, options.PadTokenId, stops, device);
 
-        // Prefill the whole prompt, then decode one step at a time.
+        // Prefill the whole prompt; its last position gives every row's first token.
         var (g, l) = model.AttentionInputsFor(positions, anyPad ? keyValid : null);
-        cache.BeginStep(p, anyPad ? keyValid : null);
+        cache.BeginPrefill(p, anyPad ? keyValid : null);
         var hidden = model.Forward(inputIds, g, l, cache);
         cache.EndStep();
-        var last = hidden.narrow(1, p - 1, 1);
-        var nextPos = positions.narrow(1, p - 1, 1) + 1;
-        int produced = 0;
-        for (int step = 0; step < n; step++)
+        state.Emit(model.LmHead(hidden.narrow(1, p - 1, 1)));
+        state.Position.copy_(positions.narrow(1, p - 1, 1) + 1);
+
+        // One decode step reads and writes only tensors that outlive it (the state, the cache), so it can be replayed.
+        void DecodeStep()
         {
             using var stepScope = NewDisposeScope();
-            var next = model.LmHead(last).squeeze(1).argmax(-1);
-            next = where(finished, padToken, next);
-            output.narrow(1, step, 1).copy_(next.unsqueeze(1));
-            produced = step + 1;
-            if (stopIds is not null) finished.logical_or_(isin(next, stopIds));
-            if (step == n - 1) break;
-            if (stopIds is not null && (step + 1) % options.StopCheckInterval == 0 && finished.all().item<bool>()) break;
-
-            var (mg, ml) = cache.BeginStep(1, null);
-            var (cg, sg) = model.Rope(nextPos, sliding: false);
-            var (cl, sl) = model.Rope(nextPos, sliding: true);
-            var h = model.Forward(next.unsqueeze(1), new AttentionInputs(cg, sg, mg, false), new AttentionInputs(cl, sl, ml, false), cache);
+            var (mg, ml) = cache.BeginDecodeStep();
+            var (cg, sg) = model.Rope(state.Position, sliding: false);
+            var (cl, sl) = model.Rope(state.Position, sliding: true);
+            var h = model.Forward(state.Token.unsqueeze(1), new AttentionInputs(cg, sg, mg, false), new AttentionInputs(cl, sl, ml, false), cache);
             cache.EndStep();
-            last.Dispose();
-            last = h.MoveToOuterDisposeScope();
-            nextPos.add_(1);
+            state.Emit(model.LmHead(h));
+            state.Position.add_(1);
         }
 
-        var tokens = output.narrow(1, 0, produced).cpu().data<long>().ToArray();
+        int produced = 1;
+        CudaGraph? graph = null;
+        try
+        {
+            for (int column = 1; column < n; column++)
+            {
+                if (stops.Length > 0 && column % options.StopCheckInterval == 0 && state.Finished.all().item<bool>()) break;
+                // The first decode step runs eagerly on the capture stream, so lazy setup (cuBLAS workspaces, fused
+                // weights) happens outside the capture; capturing does not run the step, the first replay does.
+                if (!graphs || column == 1) DecodeStep();
+                else (graph ??= CudaGraph.Capture(DecodeStep)).Replay();
+                produced = column + 1;
+            }
+        }
+        finally
+        {
+            graph?.Dispose();
+        }
+
+        var tokens = state.Output.narrow(1, 0, produced).cpu().data<long>().ToArray();
         var result = new int[b][];
         for (int r = 0; r < b; r++)
         {
@@ -100,5 +117,42 @@ public static class GreedyGenerator
             result[r] = row.ToArray();
         }
         return result;
+    }
+}
+
+/// <summary>
+/// What greedy decoding carries from step to step, all on the device: the token each row feeds next, its position,
+/// whether it has stopped, and the output so far with the column the next token goes to.
+/// </summary>
+sealed class DecodeState
+{
+    public Tensor Token { get; }      // [B] int64
+    public Tensor Position { get; }   // [B, 1] int64
+    public Tensor Finished { get; }   // [B] bool
+    public Tensor Output { get; }     // [B, N] int64
+    readonly Tensor column;           // [1] int64
+    readonly Tensor padToken;         // [B] int64
+    readonly Tensor? stopIds;         // [S] int64
+
+    public DecodeState(long batch, long maxNew, long padTokenId, long[] stops, Device device)
+    {
+        Token = zeros([batch], ScalarType.Int64, device);
+        Position = zeros([batch, 1], ScalarType.Int64, device);
+        Finished = zeros([batch], ScalarType.Bool, device);
+        Output = full([batch, maxNew], padTokenId, ScalarType.Int64, device);
+        column = zeros([1], ScalarType.Int64, device);
+        padToken = full([batch], padTokenId, ScalarType.Int64, device);
+        stopIds = stops.Length > 0 ? tensor(stops, device: device) : null;
+    }
+
+    /// <summary>Takes the argmax of <paramref name="logits"/> <c>[B, 1, vocab]</c> as each row's next token (padding once stopped).</summary>
+    public void Emit(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        var next = where(Finished, padToken, logits.squeeze(1).argmax(-1));
+        Output.index_copy_(1, column, next.unsqueeze(1));
+        column.add_(1);
+        if (stopIds is not null) Finished.logical_or_(next.unsqueeze(1).eq(stopIds).any(1));
+        Token.copy_(next);
     }
 }

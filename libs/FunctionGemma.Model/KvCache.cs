@@ -7,15 +7,21 @@ namespace FunctionGemma.Model;
 /// of <c>sliding_window</c> steps, which is all a query can see. Rows are aligned by step (left padding), and a
 /// per-slot validity flag hides padding.
 /// </summary>
+/// <remarks>
+/// One prefill (<see cref="BeginPrefill"/>) is followed by one-token decode steps (<see cref="BeginDecodeStep"/>).
+/// A decode step finds its slots through device-side counters, not host arguments, so the same kernels serve every
+/// step and a captured <see cref="CudaGraph"/> of one step replays as the next. The caller sizes the cache: a decode
+/// step past <see cref="MaxLength"/> fails in the slot write.
+/// </remarks>
 public sealed class KvCache : IDisposable
 {
     readonly Tensor[] keys, values;
     readonly bool[] sliding;
     readonly Tensor validGlobal, validLocal; // [B, capacity] bool: slot holds a real token
+    readonly Tensor slotGlobal, slotLocal;   // [1] int64: the slot the next decode step writes
     readonly long capGlobal, capLocal;
-
-    /// <summary>Steps written so far (the same for every row).</summary>
-    public long Length { get; private set; }
+    long prefilled = -1, pendingPrefill;
+    bool decoding;
 
     /// <summary>Steps the cache can hold in total.</summary>
     public long MaxLength { get; }
@@ -42,52 +48,62 @@ public sealed class KvCache : IDisposable
         }
         validGlobal = zeros([batch, capGlobal], ScalarType.Bool, model.Device).DetachFromDisposeScope();
         validLocal = zeros([batch, capLocal], ScalarType.Bool, model.Device).DetachFromDisposeScope();
+        slotGlobal = zeros([1], ScalarType.Int64, model.Device).DetachFromDisposeScope();
+        slotLocal = zeros([1], ScalarType.Int64, model.Device).DetachFromDisposeScope();
     }
 
     /// <summary>
-    /// Marks the slots the next <paramref name="steps"/> steps will fill, with <paramref name="keyValid"/>
-    /// (<c>[B, steps]</c>, false at padding; null = all real). Returns, for a one-step decode, the masks over the
-    /// cache slots (<c>[B, 1, 1, capacity]</c>) of global and sliding layers; for a prefill, null (the caller masks the prompt).
+    /// Starts the prompt's forward pass over <paramref name="steps"/> steps, with <paramref name="keyValid"/>
+    /// (<c>[B, steps]</c>, false at padding; null = all real). The caller masks the prompt itself; layers store their
+    /// keys and values and attend over the prompt's own.
     /// </summary>
-    public (Tensor? Global, Tensor? Local) BeginStep(long steps, Tensor? keyValid)
+    public void BeginPrefill(long steps, Tensor? keyValid)
     {
-        if (Length + steps > MaxLength) throw new InvalidOperationException($"KV cache holds {MaxLength} steps; {Length} written, {steps} more asked.");
-        if (steps > 1 && Length != 0) throw new InvalidOperationException("A multi-token step is only supported as the first (prefill) step.");
+        if (prefilled >= 0) throw new InvalidOperationException("The cache already holds a prompt; it takes one prefill.");
+        if (steps < 1 || steps > MaxLength) throw new ArgumentOutOfRangeException(nameof(steps), $"A prefill of {steps} steps does not fit a cache of {MaxLength}.");
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var kv = keyValid ?? ones([Batch, steps], ScalarType.Bool, validGlobal.device);
+            validGlobal.narrow(1, 0, steps).copy_(kv);
+            long kept = Math.Min(steps, capLocal);
+            validLocal.index_copy_(1, SlotIndices(steps - kept, kept, capLocal, validLocal.device), kv.narrow(1, steps - kept, kept));
+        }
+        pendingPrefill = steps;
+    }
+
+    /// <summary>
+    /// Starts a one-token step: marks the next slot of every row real and returns the masks over the cache slots
+    /// (<c>[B, 1, 1, capacity]</c>, true where the query may attend) of global and sliding layers. Device work only.
+    /// </summary>
+    public (Tensor Global, Tensor Local) BeginDecodeStep()
+    {
+        if (prefilled < 0) throw new InvalidOperationException("Decode steps follow a prefill.");
         using (no_grad())
         {
-            if (steps == 1 && keyValid is null)
-            {
-                // Decode step: a generated token is always real; no host-to-device copy.
-                validGlobal.narrow(1, Length, 1).fill_(true);
-                validLocal.narrow(1, Length % capLocal, 1).fill_(true);
-                pendingSteps = 1;
-                return (validGlobal.view(Batch, 1, 1, capGlobal), validLocal.view(Batch, 1, 1, capLocal));
-            }
-            var kv = keyValid ?? ones([Batch, steps], ScalarType.Bool, validGlobal.device);
-            validGlobal.narrow(1, Length, steps).copy_(kv);
-            if (steps <= capLocal)
-            {
-                var idx = SlotIndices(Length, steps, capLocal, validLocal.device);
-                validLocal.index_copy_(1, idx, kv);
-            }
-            else
-            {
-                var idx = SlotIndices(Length + steps - capLocal, capLocal, capLocal, validLocal.device);
-                validLocal.index_copy_(1, idx, kv.narrow(1, steps - capLocal, capLocal));
-            }
+            validGlobal.index_fill_(1, slotGlobal, true);
+            validLocal.index_fill_(1, slotLocal, true);
         }
-        pendingSteps = steps;
-        if (steps > 1) return (null, null);
+        decoding = true;
         return (validGlobal.view(Batch, 1, 1, capGlobal), validLocal.view(Batch, 1, 1, capLocal));
     }
 
-    long pendingSteps;
-
-    /// <summary>Ends the step begun by <see cref="BeginStep"/>.</summary>
+    /// <summary>Ends the prefill or decode step begun last, moving the slot counters on.</summary>
     public void EndStep()
     {
-        Length += pendingSteps;
-        pendingSteps = 0;
+        using (no_grad())
+        {
+            if (decoding)
+            {
+                slotGlobal.add_(1);
+                slotLocal.add_(1).remainder_(capLocal);
+                decoding = false;
+                return;
+            }
+            prefilled = pendingPrefill;
+            slotGlobal.fill_(prefilled);
+            slotLocal.fill_(prefilled % capLocal);
+        }
     }
 
     static Tensor SlotIndices(long start, long count, long cap, Device device)
@@ -99,7 +115,7 @@ public sealed class KvCache : IDisposable
 
     /// <summary>
     /// Stores keys/values <c>[B, kvHeads, T, head_dim]</c> of layer <paramref name="layer"/> for the current step and
-    /// returns what the layer attends over: the given tensors for a prefill, the whole cache for a one-step decode.
+    /// returns what the layer attends over: the given tensors in the prefill, the whole cache in a decode step.
     /// </summary>
     public (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
     {
@@ -107,21 +123,21 @@ public sealed class KvCache : IDisposable
         long cap = sliding[layer] ? capLocal : capGlobal;
         using (no_grad())
         {
-            if (t == 1)
+            if (decoding)
             {
-                long slot = Length % cap;
-                keys[layer].narrow(2, slot, 1).copy_(k);
-                values[layer].narrow(2, slot, 1).copy_(v);
+                var slot = sliding[layer] ? slotLocal : slotGlobal;
+                keys[layer].index_copy_(2, slot, k);
+                values[layer].index_copy_(2, slot, v);
                 return (keys[layer].alias(), values[layer].alias());
             }
             if (t <= cap)
             {
-                keys[layer].narrow(2, Length, t).copy_(k);
-                values[layer].narrow(2, Length, t).copy_(v);
+                keys[layer].narrow(2, 0, t).copy_(k);
+                values[layer].narrow(2, 0, t).copy_(v);
             }
             else
             {
-                using var idx = SlotIndices(Length + t - cap, cap, cap, k.device);
+                using var idx = SlotIndices(t - cap, cap, cap, k.device);
                 keys[layer].index_copy_(2, idx, k.narrow(2, t - cap, cap));
                 values[layer].index_copy_(2, idx, v.narrow(2, t - cap, cap));
             }
@@ -136,5 +152,7 @@ public sealed class KvCache : IDisposable
         foreach (var t in values) t.Dispose();
         validGlobal.Dispose();
         validLocal.Dispose();
+        slotGlobal.Dispose();
+        slotLocal.Dispose();
     }
 }

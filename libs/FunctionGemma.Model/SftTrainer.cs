@@ -296,8 +296,8 @@ public sealed class SftTrainer : IDisposable
             gradSum.zero_();
             return new StepResult(0, 0, 0, 0);
         }
-        gradSum.div_(tokens);
-        var norm = gradSum.norm();
+        // Averaging over tokens is folded into the clip's multiply below: one pass over the buffer instead of two.
+        var norm = gradSum.norm().div_(tokens);
         double usedScale = LossScale;
         if (Options.LossScaling is { } scaling)
         {
@@ -320,17 +320,19 @@ public sealed class SftTrainer : IDisposable
         if (Options.MaxGradNorm > 0)
         {
             // No host sync: the clip coefficient stays on the device.
-            var coef = (Options.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0);
+            var coef = (Options.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0).div_(tokens);
             gradSum.mul_(coef);
         }
+        else gradSum.div_(tokens);
         StepCount++;
         double lr = LearningRate, b1 = Options.Beta1, b2 = Options.Beta2;
         double bc1 = 1 - Math.Pow(b1, StepCount), bc2 = 1 - Math.Pow(b2, StepCount);
         if (Options.WeightDecay != 0) master.narrow(0, 0, decayCount).mul_(1 - lr * Options.WeightDecay);
         expAvg.lerp_(gradSum, full([], 1 - b1, ScalarType.Float32, gradSum.device));
         expAvgSq.mul_(b2).addcmul_(gradSum, gradSum, 1 - b2);
-        var denom = expAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(Options.Epsilon);
-        master.addcdiv_(expAvg, denom, -lr / bc1);
+        // exp_avg / (sqrt(v) / sqrt(bc2) + eps) written as sqrt(bc2) * exp_avg / (sqrt(v) + eps * sqrt(bc2)): one pass fewer.
+        var denom = expAvgSq.sqrt().add_(Options.Epsilon * Math.Sqrt(bc2));
+        master.addcdiv_(expAvg, denom, -lr * Math.Sqrt(bc2) / bc1);
         flatParams.copy_(master);
         Gemma3ForCausalLM.WeightsChanged();
         gradSum.zero_();

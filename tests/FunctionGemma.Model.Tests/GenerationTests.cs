@@ -66,9 +66,50 @@ public class GenerationTests
     }
 
     [Fact]
+    public void A_one_token_prompt_decodes_like_full_recompute()
+    {
+        var m = TestModels.Create();
+        var prompt = Prompt(1, 51);
+        Assert.Equal(Recompute(m, prompt, 9), GreedyGenerator.Generate(m, [prompt], new GenerationOptions(9))[0]);
+    }
+
+    [Fact]
     public void Max_new_tokens_bounds_the_output()
     {
         var m = TestModels.Create();
         Assert.Equal(5, GreedyGenerator.Generate(m, [Prompt(3, 41)], new GenerationOptions(5))[0].Length);
+    }
+}
+
+/// <summary>Decoding through a captured CUDA graph on the GPU machine; skipped where CUDA is absent (CI).</summary>
+[Trait("Category", "Gpu")]
+public class GpuGraphDecodeTests
+{
+    static int[] Prompt(int len, int seed) => TestModels.RandomIds(1, len, 512, seed).data<long>().Select(x => (int)x).ToArray();
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Replayed_graph_decode_gives_the_eager_tokens_with_padding_stops_and_a_wrapping_window(ScalarType dtype)
+    {
+        if (!cuda.is_available()) Assert.Skip("CUDA is not available.");
+        Assert.True(CudaGraphs.Available, $"CUDA graphs should bind on this libtorch: {CudaGraphs.Unavailable}");
+        var m = Gemma3ForCausalLM.Create(TestModels.Tiny(layers: 4, window: 4), seed: 3, device: CUDA, dtype: dtype);
+        int[][] prompts = [Prompt(3, 61), Prompt(9, 62), Prompt(1, 63), Prompt(6, 64)];
+        var eagerFree = GreedyGenerator.Generate(m, prompts, new GenerationOptions(24) { UseCudaGraphs = false });
+        var graphFree = GreedyGenerator.Generate(m, prompts, new GenerationOptions(24));
+        Assert.Equal(eagerFree, graphFree);
+
+        // A stop id taken from row 1's free run: that row ends early, the others run on, padding after they stop.
+        int stop = eagerFree[1][5];
+        var options = new GenerationOptions(24, [stop]) { StopCheckInterval = 4 };
+        var eager = GreedyGenerator.Generate(m, prompts, options with { UseCudaGraphs = false });
+        var graph = GreedyGenerator.Generate(m, prompts, options);
+        Assert.Equal(eager, graph);
+        Assert.Equal(stop, graph[1][^1]);
+
+        // The thread is back on its own stream: ordinary work after a graph decode sees finished results.
+        using var ids = TestModels.RandomIds(2, 5, 512, 65).to(CUDA);
+        using (no_grad()) Assert.Equal(new long[] { 2, 5, 512 }, m.call(ids).shape);
     }
 }
