@@ -19,16 +19,35 @@ public sealed class OptimizerAndCheckpointTests
     }
 
     [Fact]
-    public void Gradients_are_all_reduced_in_contiguous_buckets_that_cover_the_buffer_once_then_the_stats()
+    public void The_stats_are_all_reduced_first_then_the_gradients_in_contiguous_buckets_that_cover_the_buffer_once()
     {
         var comm = new RecordingCollectives();
         var hook = BucketedAllReduce.For(comm, bucketElements: 4)!;
         using var grads = arange(10, ScalarType.Float32);
         using var stats = tensor(new[] { 1.0, 2.0, 3.0 });
         hook(grads, stats);
-        Assert.Equal([4L, 4L, 2L, 3L], comm.Sizes);
+        Assert.Equal([3L, 4L, 4L, 2L], comm.Sizes);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => 2f * i), grads.data<float>().ToArray());
+        Assert.Equal([2.0, 4.0, 6.0], stats.data<double>().ToArray());
         Assert.Null(BucketedAllReduce.For(new SingleProcess()));
+    }
+
+    [Fact]
+    public void A_timed_hook_records_each_call_even_at_world_size_one_and_leaves_the_sums_alone()
+    {
+        var timing = new AllReduceTiming();
+        var hook = BucketedAllReduce.For(new SingleProcess(), timing: timing);
+        Assert.NotNull(hook);
+        using var grads = arange(10, ScalarType.Float32);
+        using var stats = tensor(new[] { 1.0, 2.0, 3.0 });
+        long before = System.Diagnostics.Stopwatch.GetTimestamp();
+        hook(grads, stats);
+        hook(grads, stats);
+        Assert.Equal(2, timing.Calls);
+        Assert.InRange(timing.Entered, before, timing.Left);
+        Assert.True(timing.WaitSeconds >= 0 && timing.TransferSeconds >= 0);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (float)i), grads.data<float>().ToArray());
+        Assert.Equal([1.0, 2.0, 3.0], stats.data<double>().ToArray());
     }
 
     [Fact]

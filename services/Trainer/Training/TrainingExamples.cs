@@ -1,7 +1,6 @@
 using FunctionGemma.Core.Hermes;
 using FunctionGemma.Core.Prompt;
 using FunctionGemma.Core.Tokenizer;
-using static TorchSharp.torch;
 
 namespace FunctionGemma.Trainer.Training;
 
@@ -42,50 +41,4 @@ public static class TrlTokenization
     /// <summary>Tokenizes rows in order.</summary>
     public static TokenizedExample[] TokenizeAll(ITextTokenizer tokenizer, IEnumerable<CleanRow> rows, LossOn lossOn, int maxLength) =>
         rows.AsParallel().AsOrdered().Select(r => Tokenize(tokenizer, ReferencePrompt.For(r), lossOn, maxLength)).ToArray();
-}
-
-/// <summary>
-/// Which examples each rank trains on at each optimizer step. Epoch e visits the rows in a permutation drawn from
-/// <c>seed + e</c> (torch.randperm on a CPU generator, so every rank draws the same one); optimizer step k of an epoch
-/// takes the next <c>global batch</c> rows of it, and rank r takes its contiguous share, cut into micro-batches.
-/// Nothing here depends on wall clock or past state, so a resumed run sees exactly the batches it would have seen.
-/// </summary>
-public sealed class StepPlan(int examples, TrainingSettings settings, int worldSize)
-{
-    readonly Dictionary<int, int[]> _orders = new();
-
-    /// <summary>Steps per epoch.</summary>
-    public int StepsPerEpoch { get; } = settings.StepsPerEpoch(examples, worldSize);
-
-    /// <summary>Row indices, in order, of epoch <paramref name="epoch"/>.</summary>
-    public int[] EpochOrder(int epoch)
-    {
-        if (_orders.TryGetValue(epoch, out var order)) return order;
-        var gen = new Generator(settings.Seed + (ulong)epoch);
-        using var perm = randperm(examples, generator: gen);
-        order = perm.data<long>().Select(x => (int)x).ToArray();
-        _orders.Clear(); // one epoch at a time
-        _orders[epoch] = order;
-        return order;
-    }
-
-    /// <summary>Every row of optimizer step <paramref name="step"/> (0-based), all ranks.</summary>
-    public ArraySegment<int> StepRows(int step)
-    {
-        int epoch = step / StepsPerEpoch, k = step % StepsPerEpoch;
-        var order = EpochOrder(epoch);
-        int g = settings.GlobalBatch(worldSize);
-        int start = Math.Min(order.Length, k * g);
-        return new ArraySegment<int>(order, start, Math.Min(g, order.Length - start));
-    }
-
-    /// <summary>The micro-batches (row indices) rank <paramref name="rank"/> runs for step <paramref name="step"/>; may be empty on a short last step.</summary>
-    public IReadOnlyList<int[]> MicroBatches(int step, int rank)
-    {
-        var rows = StepRows(step);
-        int share = settings.PerDeviceBatch * settings.GradAccumulation;
-        int start = Math.Min(rows.Count, rank * share);
-        var mine = rows.Slice(start, Math.Min(share, rows.Count - start));
-        return mine.Chunk(settings.PerDeviceBatch).ToArray();
-    }
 }

@@ -39,8 +39,12 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
     /// <summary>Peak dense bf16 FLOP/s of an H100/H200, for MFU (override with FG_PEAK_FLOPS).</summary>
     const double HopperPeakFlops = 989.4e12;
 
+    /// <summary>On GPUs, micro-batch lengths are rounded up to a multiple of this, so the set of shapes stays small and kernel choices are cached after a few steps.</summary>
+    const int CudaPadMultiple = 64;
+
     Device _device = CPU;
     SftTrainer _trainer = null!;
+    MicroBatchCost _cost = MicroBatchCost.PaddedTokens;
 
     /// <summary>Runs to the last step; returns the path of the final checkpoint (rank 0) or null.</summary>
     public async Task<string?> RunAsync(CancellationToken ct)
@@ -55,15 +59,18 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         };
         var model = HfModelDirectory.Load(args.ModelDir, _device, computeType);
         model.train();
+        // Timing the all-reduce hook costs two waits on an idle stream per step; it is what tells compute from waiting.
+        var allReduceTiming = new AllReduceTiming();
         _trainer = new SftTrainer(model,
             new TrainingOptions(LearningRate: settings.LearningRate, WeightDecay: settings.WeightDecay, MaxGradNorm: settings.MaxGradNorm,
                 ActivationCheckpointing: settings.GradientCheckpointing, LossChunkTokens: _device.type == DeviceType.CUDA ? 2048 : 256,
                 LossScaling: computeType == ScalarType.Float16 ? new LossScaling() : null),
-            BucketedAllReduce.For(comm));
+            BucketedAllReduce.For(comm, timing: allReduceTiming));
 
         int total = settings.TotalSteps(train.Length, comm.WorldSize);
         int warmup = LrSchedule.WarmupSteps(total, settings.WarmupRatio);
-        var plan = new StepPlan(train.Length, settings, comm.WorldSize);
+        _cost = MicroBatchCost.For(model.Config, _device.type == DeviceType.CUDA ? CudaPadMultiple : 1);
+        var plan = new StepPlan(train, settings, comm.WorldSize, _cost);
         int step = 0;
         long rowsSeen = 0, tokensSeen = 0;
         if (args.Resume && Checkpoints.Latest(args.Root, args.RunId) is { } latest)
@@ -83,21 +90,36 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         long paramCount = model.parameters().Sum(p => p.NumberOfElements);
         using var watchdog = comm.WorldSize > 1 ? new CollectiveWatchdog(comm, TimeSpan.FromMinutes(5), log) : null;
         var window = new Window();
+        var profile = new StepProfile(comm.Rank, comm.WorldSize, skipSteps: total - step > 20 ? 10 : 0);
+        var profileWindow = new StepProfile(comm.Rank, comm.WorldSize);
         string? lastCheckpoint = null;
 
         while (step < total)
         {
             ct.ThrowIfCancellationRequested();
             var sw = Stopwatch.StartNew();
+            long started = Stopwatch.GetTimestamp();
             var rows = plan.StepRows(step);
             long inputTokens = rows.Sum(i => (long)train[i].Ids.Length);
             // A step that loss scaling skipped does not advance the schedule (as accelerate's scheduler does); the data does.
             double lr = settings.LearningRate * LrSchedule.Factor(settings.LrSchedule, step - (int)_trainer.SkippedSteps, total, warmup);
             _trainer.LearningRate = lr;
-            var batches = plan.MicroBatches(step, comm.Rank).Select(m => Batch(train, m)).ToList();
+            var micro = plan.MicroBatches(step, comm.Rank);
+            var batches = micro.Select(m => Batch(train, m)).ToList();
+            long prepared = Stopwatch.GetTimestamp();
             StepResult result;
             try { result = _trainer.Step(batches); }
             finally { foreach (var b in batches) b.Dispose(); }
+            long stepped = Stopwatch.GetTimestamp();
+            var timed = new StepTimes(
+                Host: Seconds(started, prepared),
+                Compute: Seconds(prepared, allReduceTiming.Entered),
+                Wait: allReduceTiming.WaitSeconds,
+                AllReduce: allReduceTiming.TransferSeconds,
+                Optimizer: Seconds(allReduceTiming.Left, stepped),
+                WorkShare: plan.RankCost(step, comm.Rank) / Math.Max(1e-9, Enumerable.Range(0, comm.WorldSize).Sum(r => plan.RankCost(step, r))),
+                Tokens: micro.Sum(m => m.Sum(i => (long)train[i].Ids.Length)),
+                PaddedTokens: micro.Sum(m => (long)m.Length * _cost.PaddedLength(m.Max(i => train[i].Ids.Length))));
             step++;
             rowsSeen += rows.Count;
             tokensSeen += inputTokens;
@@ -134,9 +156,21 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
                 await events.PublishAsync(new TrainEvent { Checkpoint = new CheckpointSaved { Step = step, Path = lastCheckpoint, Seconds = csw.Elapsed.TotalSeconds } }, ct);
             }
             watchdog?.Beat();
+            // Rank 0's logging, evaluation and checkpoints happen here, outside the measured step, while the others wait at the next all-reduce.
+            var times = timed with { BetweenSteps = Seconds(stepped, Stopwatch.GetTimestamp()) };
+            profile.Add(times);
+            profileWindow.Add(times);
+            if (step % settings.LogEvery == 0 || last)
+            {
+                log(profileWindow.Line($"steps {step - profileWindow.Steps + 1}-{step}"));
+                profileWindow = new StepProfile(comm.Rank, comm.WorldSize);
+            }
         }
+        if (profile.Steps > 0) log(profile.Line("run summary"));
         return lastCheckpoint;
     }
+
+    static double Seconds(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalSeconds;
 
     // The supervisor makes one GPU visible per worker; NVML counts physical GPUs.
     static int PhysicalGpu() =>
@@ -151,10 +185,8 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
     /// </summary>
     TrainingBatch Batch(TokenizedExample[] data, int[] rows)
     {
-        int b = rows.Length, t = rows.Max(i => data[i].Ids.Length);
-        // On GPUs, lengths rounded up to a multiple of 64 keep the set of shapes small, so kernel choices are cached
-        // after a few steps; padding is never a target and causal attention keeps it out of real tokens.
-        if (_device.type == DeviceType.CUDA) t = (t + 63) / 64 * 64;
+        // Padding is never a target, and causal attention keeps it out of real tokens.
+        int b = rows.Length, t = _cost.PaddedLength(rows.Max(i => data[i].Ids.Length));
         var ids = new long[b * t];
         var labels = new long[b * t];
         Array.Fill(labels, TrainingBatch.IgnoreIndex);

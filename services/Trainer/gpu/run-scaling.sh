@@ -12,6 +12,8 @@ cp "$here/dump.rdb" /tmp/redis-data/dump.rdb
   --dir /tmp/redis-data --dbfilename dump.rdb --save '' --daemonize yes --logfile /tmp/redis.log
 xz -dc "$here/tokenizer.json.xz" > /tmp/tok/tokenizer.json
 export FG_TOKENIZER_DIR=/tmp/tok
+# NCCL's transport choice (P2P over NVLink, or SHM through host memory) goes into the worker logs.
+export NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT
 sleep 1; tail -3 /tmp/redis.log
 t0=$(date +%s)
 bash .gpu-train/on-device.sh Trainer random-model --size 270m --seed 1 --out /tmp/m270 2>&1 | tail -2
@@ -21,7 +23,10 @@ for n in 1 2; do
   timeout 140 bash .gpu-train/on-device.sh Trainer train --redis 127.0.0.1:6390 --spec "$here/spec-${n}gpu.json" --run-id gpu$n --root /tmp/runs \
     > "$out/gpu$n.jsonl" 2>> "$out/err.txt"
   echo "gpu$n rc=$? $(( $(date +%s) - t0 ))s"
-  tail -3 "$out/err.txt"; tail -4 /tmp/runs/gpu$n/worker-*.log 2>/dev/null | cut -c1-400
+  tail -3 "$out/err.txt"
+  # Where each rank's step time went (workers' profile lines), and how NCCL connected the GPUs.
+  grep -h "run summary\|failed" /tmp/runs/gpu$n/worker-*.log 2>/dev/null | cut -c1-600
+  grep -h "NCCL version\| via " /tmp/runs/gpu$n/worker-*.log 2>/dev/null | sed 's/^.*NCCL INFO //' | sort | uniq -c | head -8
   for f in /tmp/runs/gpu$n/worker-*.log; do [ -f "$f" ] && cp "$f" "$out/gpu$n-$(basename "$f")"; done
 done
 python3 "$here/compare.py" "$out/gpu1.jsonl" "$out/gpu2.jsonl" | tee "$out/summary.txt"
