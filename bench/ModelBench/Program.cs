@@ -1,5 +1,6 @@
 // ModelBench: the C# side of the peer benchmark (shared/bench/peer_hf_gemma3.py), same JSON fields.
 //   ModelBench train --batch 16 [--seq 512] [--ckpt] [--steps 10] [--layers 18]
+//   ModelBench train --batch 2 --graphs                  (replay captured CUDA graphs of the micro-batch)
 //   ModelBench train --batch 16 --chunk 1024             (tokens per chunk of the LM-head loss; default: TrainingOptions')
 //   ModelBench generate --batch 1 [--prompt 400] [--new 64] [--eager]   (--eager: no CUDA graph replay)
 // Run one measurement per process: peak memory is the device memory in use (NVML) after the steps, less what the
@@ -29,7 +30,7 @@ if (mode == "train")
 {
     int batch = Arg("--batch", 2), seq = Arg("--seq", 512), steps = Arg("--steps", 10);
     bool ckpt = Flag("--ckpt");
-    using var trainer = new SftTrainer(model, new TrainingOptions(LearningRate: 5e-5, ActivationCheckpointing: ckpt) is var o && Arg("--chunk", 0) is > 0 and var chunk
+    using var trainer = new SftTrainer(model, new TrainingOptions(LearningRate: 5e-5, ActivationCheckpointing: ckpt, CudaGraphs: Flag("--graphs")) is var o && Arg("--chunk", 0) is > 0 and var chunk
         ? o with { LossChunkTokens = chunk } : o);
     var gen = new Generator(1);
     var ids = randint(0, config.VocabSize, [batch, seq], ScalarType.Int64, generator: gen).to(device);
@@ -53,7 +54,7 @@ if (mode == "train")
     Console.WriteLine(JsonSerializer.Serialize(new { what = "train_profile", impl = "torchsharp", batch, checkpointing = ckpt, forward_ms = fwdMs, forward_loss_backward_ms = fwdBwdMs, optimizer_ms = optMs }));
     Console.WriteLine(JsonSerializer.Serialize(new
     {
-        what = "train", impl = "torchsharp", batch, seq, checkpointing = ckpt, tokens_per_s = batch * seq * steps / dt,
+        what = "train", impl = "torchsharp", batch, seq, checkpointing = ckpt, cuda_graphs = trainer.UsesCudaGraphs, tokens_per_s = batch * seq * steps / dt,
         step_ms = 1000 * dt / steps, peak_mem_gib = peak, loss = r.Loss, loss_chunk_tokens = trainer.Options.LossChunkTokens,
     }));
 }

@@ -18,6 +18,8 @@ tail -4 "$out/gpu-tests.log" | cut -c1-300
 step timeout 200 python3 $g/bench/peer_hf_gemma3.py --batch 2 16 --steps 5 > "$out/peer.jsonl" 2> "$out/peer.err"
 ours() { step timeout 60 bash $g/on-device.sh ModelBench "$@" >> "$out/ours.jsonl" 2>> "$out/ours.err"; }
 ours train --batch 2 --steps 10
+ours train --batch 2 --steps 10 --graphs
+ours train --batch 16 --steps 5 --chunk 1024 --graphs
 ours train --batch 16 --steps 5
 ours train --batch 16 --steps 5 --chunk 1024
 ours train --batch 16 --steps 5 --ckpt
@@ -27,4 +29,4 @@ ours generate --batch 1 --eager
 ours generate --batch 16
 ours generate --batch 16 --eager
 cat "$out/peer.jsonl" "$out/ours.jsonl" | grep -v '"what": *"model"\|"what":"model"'
-tail -3 "$out/ours.err" "$out/peer.err" | cut -c1-300
+for f in "$out/ours.err" "$out/peer.err"; do tail -n 3 "$f" | cut -c1-300; done

@@ -34,8 +34,13 @@ public static class ChunkedCrossEntropy
     /// <see cref="Compute"/> without waiting for the device: the loss sum (fp64) and the correct count (int64) stay
     /// device scalars, so the backward can be queued behind the forward.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="targetMask"/> (<c>[N]</c> bool) only the rows where it is true count: the others add
+    /// nothing to the loss, the count or any gradient (their <paramref name="gradHidden"/> rows are zero), and their
+    /// targets only need to be valid ids. The returned token count is then N.
+    /// </remarks>
     public static (Tensor LossSum, Tensor Correct, long Tokens) ComputeOnDevice(Tensor hidden, Tensor weight, Tensor targets,
-        int chunkTokens, Tensor? gradHidden = null, double gradScale = 1.0)
+        int chunkTokens, Tensor? gradHidden = null, double gradScale = 1.0, Tensor? targetMask = null)
     {
         long n = hidden.shape[0];
         using var _ = no_grad();
@@ -55,22 +60,30 @@ public static class ChunkedCrossEntropy
             long len = Math.Min(chunkTokens, n - start);
             var h = hidden.narrow(0, start, len);
             var t = targets.narrow(0, start, len);
+            var m = targetMask?.narrow(0, start, len);
             // A target is right when its logit is the largest; read in the logits' dtype, half the bytes of fp32 p.
             var logits = nn.functional.linear(h, w);
-            correct.add_(logits.gather(1, t.unsqueeze(1)).squeeze(1).ge(logits.max(1).values).sum());
+            var right = logits.gather(1, t.unsqueeze(1)).squeeze(1).ge(logits.max(1).values);
+            correct.add_((m is null ? right : right.logical_and(m)).sum());
             // Softmax reads the logits in their dtype and writes fp32 probabilities in one pass; the loss is -log p[target].
             var p = nn.functional.softmax(logits, 1, ScalarType.Float32);
             logits.Dispose();
-            var picked = p.gather(1, t.unsqueeze(1));
-            lossSum.add_(picked.log().sum().neg().to_type(ScalarType.Float64));
+            var logPicked = p.gather(1, t.unsqueeze(1)).squeeze(1).log();
+            // where, not a product: a masked row's log p may be -inf, and -inf × 0 is nan.
+            if (m is not null) logPicked = where(m, logPicked, zeros_like(logPicked));
+            lossSum.add_(logPicked.sum().neg().to_type(ScalarType.Float64));
             if (gradHidden is null) continue;
-            // d/dlogits of the summed loss = softmax - onehot.
+            // d/dlogits of the summed loss = softmax - onehot. Masked rows are cut from the two small matmul operands,
+            // not from the [len, vocab] gradient, which would cost another pass over it.
             p.scatter_add_(1, t.unsqueeze(1), full([len, 1], -1.0f, ScalarType.Float32, p.device));
             if (gradScale != 1.0) p.mul_(gradScale);
             var g = p.to_type(hidden.dtype);
-            gradHidden.narrow(0, start, len).copy_(g.matmul(w));
-            if (wGrad!.dtype == g.dtype) wGrad.addmm_(g.t(), h);
-            else wGrad.add_(g.t().matmul(h).to_type(wGrad.dtype));
+            var keep = m?.unsqueeze(1).to_type(hidden.dtype);
+            var gh = g.matmul(w);
+            gradHidden.narrow(0, start, len).copy_(keep is null ? gh : gh.mul_(keep));
+            var hk = keep is null ? h : h * keep;
+            if (wGrad!.dtype == g.dtype) wGrad.addmm_(g.t(), hk);
+            else wGrad.add_(g.t().matmul(hk).to_type(wGrad.dtype));
         }
         return (lossSum.MoveToOuterDisposeScope(), correct.MoveToOuterDisposeScope(), n);
     }

@@ -32,7 +32,12 @@ public static unsafe class CudaGraphs
         public delegate* unmanaged<IntPtr, void> CaptureEnd;
         public delegate* unmanaged<IntPtr, void> Replay;
         public delegate* unmanaged<IntPtr, void> Destruct;
+        public delegate* unmanaged<IntPtr, PoolId> Pool;
     }
+
+    // at::cuda::MempoolId_t, a std::pair<unsigned long long, unsigned long long>: two registers either way.
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PoolId { public ulong First, Second; }
 
     static readonly Lazy<(Bindings? Api, string? Why)> bindings = new(Bind);
 
@@ -65,6 +70,7 @@ public static unsafe class CudaGraphs
             CaptureEnd = (delegate* unmanaged<IntPtr, void>)Find(torchCuda, "_ZN2at4cuda9CUDAGraph11capture_endEv"),
             Replay = (delegate* unmanaged<IntPtr, void>)Find(torchCuda, "_ZN2at4cuda9CUDAGraph6replayEv"),
             Destruct = (delegate* unmanaged<IntPtr, void>)Find(torchCuda, "_ZN2at4cuda9CUDAGraphD1Ev"),
+            Pool = (delegate* unmanaged<IntPtr, PoolId>)Find(torchCuda, "_ZN2at4cuda9CUDAGraph4poolEv"),
             // capture_begin gained a trailing bool in some releases; passing false for it is harmless where it is absent.
             CaptureBegin = (delegate* unmanaged<IntPtr, ulong, ulong, int, byte, void>)Find(torchCuda,
                 "_ZN2at4cuda9CUDAGraph13capture_beginESt4pairIyyE21cudaStreamCaptureMode",
@@ -140,12 +146,15 @@ public sealed unsafe class CudaGraph : IDisposable
     /// <summary>
     /// Captures <paramref name="body"/> on the current (non-default) stream. The body should have run eagerly once on
     /// this stream first, so that lazy initialization (cuBLAS workspaces, cached weights) is not captured.
+    /// With <paramref name="sharePoolWith"/> the new graph takes its memory from that graph's pool: safe when no
+    /// tensor the body allocates outlives a replay (results go to tensors made outside) and the graphs never run at once.
     /// </summary>
-    public static CudaGraph Capture(Action body)
+    public static CudaGraph Capture(Action body, CudaGraph? sharePoolWith = null)
     {
         var g = new CudaGraph();
         var api = CudaGraphs.Api;
-        api.CaptureBegin(g.self, 0, 0, CaptureModeThreadLocal, 0);
+        var pool = sharePoolWith is null ? default : api.Pool(sharePoolWith.self);
+        api.CaptureBegin(g.self, pool.First, pool.Second, CaptureModeThreadLocal, 0);
         // A body that throws leaves the capture open: ending an invalidated capture raises inside libtorch, which
         // would abort the process, so the body's own exception is what surfaces.
         body();

@@ -14,6 +14,18 @@ namespace FunctionGemma.Model;
 /// <param name="ActivationCheckpointing">Keep only each layer's input in the forward and recompute the layer in the backward.</param>
 /// <param name="LossChunkTokens">Tokens per chunk of the LM-head cross-entropy.</param>
 /// <param name="LossScaling">Dynamic loss scaling for fp16 parameters; null (bf16, fp32) = gradients are taken unscaled.</param>
+/// <param name="CudaGraphs">
+/// On CUDA (device 0), capture each micro-batch shape's forward, loss and backward once as a CUDA graph and replay it
+/// for later micro-batches of that shape: thousands of kernel launches from .NET become one, which is what small
+/// batches are bound by. A shape's first micro-batch runs eagerly (and is captured); all graphs share one memory pool.
+/// Not with <paramref name="LossScaling"/> (its per-batch seed would be frozen into the graph). Elsewhere it has no effect.
+/// </param>
+/// <param name="ShardOptimizer">
+/// With several data-parallel ranks, each rank runs AdamW on its 1/W slice of the weights only (ZeRO stage 1): the
+/// gradients are reduce-scattered instead of all-reduced and the updated weights all-gathered, so the optimizer's time
+/// per step shrinks with the number of GPUs instead of being paid in full on each. The update is the same element by
+/// element; only the gradient norm is summed in another order.
+/// </param>
 public sealed record TrainingOptions(
     double LearningRate = 5e-5,
     double Beta1 = 0.9,
@@ -23,7 +35,9 @@ public sealed record TrainingOptions(
     double MaxGradNorm = 1.0,
     bool ActivationCheckpointing = false,
     int LossChunkTokens = 2048,
-    LossScaling? LossScaling = null);
+    LossScaling? LossScaling = null,
+    bool CudaGraphs = false,
+    bool ShardOptimizer = true);
 
 /// <summary>
 /// Dynamic loss scaling, as mixed-precision trainers do it for fp16 (whose smallest normal value, 6e-5, would flush
@@ -67,11 +81,30 @@ public sealed record TrainingBatch(Tensor InputIds, Tensor Labels) : IDisposable
 public readonly record struct StepResult(double Loss, double TokenAccuracy, double GradNorm, long Tokens, bool Skipped = false, double LossScale = 1);
 
 /// <summary>
-/// Sums gradients across data-parallel ranks, in place: <paramref name="flatGradients"/> is one fp32 buffer holding every
-/// parameter's gradient of the summed (not yet averaged) loss, and <paramref name="stats"/> is <c>[lossSum, correct, tokens]</c>
-/// (fp64). After the call both must hold the sums over all ranks. A single process needs no reducer.
+/// How <see cref="SftTrainer"/> combines data-parallel ranks (one process per device; every rank makes the same calls
+/// in the same order). A single process needs none.
 /// </summary>
-public delegate void GradientAllReduce(Tensor flatGradients, Tensor stats);
+public interface IDataParallel
+{
+    /// <summary>This process's rank, 0..<see cref="WorldSize"/>-1.</summary>
+    int Rank { get; }
+
+    /// <summary>Number of ranks.</summary>
+    int WorldSize { get; }
+
+    /// <summary>
+    /// Sums, in place, <paramref name="stats"/> (<c>[lossSum, correct, tokens]</c>, fp64) over all ranks, and the flat
+    /// fp32 gradient of the summed (not yet averaged) loss: all of it, or with <paramref name="scatter"/> only this rank's
+    /// slice r of the buffer's W equal slices (the others are undefined after).
+    /// </summary>
+    void ReduceGradients(Tensor flatGradients, Tensor stats, bool scatter);
+
+    /// <summary>Sums a small contiguous tensor over all ranks, in place.</summary>
+    void AllReduceSum(Tensor tensor);
+
+    /// <summary>In place: every rank's slice r of the buffer's W equal slices is copied to every rank.</summary>
+    void AllGather(Tensor tensor);
+}
 
 /// <summary>
 /// Supervised fine-tuning steps for <see cref="Gemma3ForCausalLM"/>.
@@ -95,8 +128,12 @@ public sealed class SftTrainer : IDisposable
     readonly long[] offsets;
     readonly long decayCount; // parameters [0, decayCount) of the flat buffer get weight decay
     readonly Tensor flatParams, flatGrads, gradSum, master, expAvg, expAvgSq;
-    readonly GradientAllReduce? allReduce;
+    readonly IDataParallel? parallel;
+    readonly long shardStart, shardLength; // the slice of the flat buffers this rank's optimizer updates (all of it unsharded)
+    bool stateGathered = true;
     long goodSteps; // loss scaling: finite steps since the scale last changed
+    readonly bool useGraphs;
+    readonly Dictionary<(long B, long T), CapturedMicroBatch> graphs = new();
 
     /// <summary>Settings (the learning rate may be changed between steps through <see cref="LearningRate"/>).</summary>
     public TrainingOptions Options { get; }
@@ -113,26 +150,31 @@ public sealed class SftTrainer : IDisposable
     /// <summary>Steps that loss scaling skipped because a gradient overflowed (0 without loss scaling).</summary>
     public long SkippedSteps { get; private set; }
 
+    /// <summary>Whether micro-batches replay captured CUDA graphs (<see cref="TrainingOptions.CudaGraphs"/> on a device that allows it).</summary>
+    public bool UsesCudaGraphs => useGraphs;
+
     /// <summary>The model being trained (parameters are views of the trainer's flat buffer).</summary>
     public Gemma3ForCausalLM Model => model;
 
     /// <summary>
     /// Takes ownership of the model's parameter storage: moves every parameter into one flat buffer and builds fp32
-    /// master weights and AdamW state beside it. <paramref name="allReduce"/> is called between the backward and the
+    /// master weights and AdamW state beside it. <paramref name="parallel"/> combines the ranks between the backward and the
     /// optimizer step of every <see cref="Step(IReadOnlyList{TrainingBatch})"/>.
     /// </summary>
-    public SftTrainer(Gemma3ForCausalLM model, TrainingOptions? options = null, GradientAllReduce? allReduce = null)
+    public SftTrainer(Gemma3ForCausalLM model, TrainingOptions? options = null, IDataParallel? parallel = null)
     {
         this.model = model;
         Options = options ?? new TrainingOptions();
         LearningRate = Options.LearningRate;
-        this.allReduce = allReduce;
+        this.parallel = parallel;
         if (Options.LossScaling is { } ls)
         {
             if (!(ls.InitialScale >= 1) || double.IsInfinity(ls.InitialScale) || ls.GrowthInterval < 1)
                 throw new ArgumentOutOfRangeException(nameof(options), $"LossScaling {ls}: InitialScale must be finite and ≥ 1, GrowthInterval ≥ 1.");
             LossScale = ls.InitialScale;
+            if (Options.CudaGraphs) throw new ArgumentException("TrainingOptions: CudaGraphs and LossScaling do not go together (the loss scale would be frozen into the captured graph); turn one off.", nameof(options));
         }
+        useGraphs = Options.CudaGraphs && CudaGraphs.UsableOn(model.Device, out _);
         // Decayed weights first, norms last, so weight decay is one narrow of the flat buffer.
         var named = model.named_parameters().ToList();
         var ordered = named.Where(p => !IsNorm(p.name)).Concat(named.Where(p => IsNorm(p.name))).ToList();
@@ -141,12 +183,16 @@ public sealed class SftTrainer : IDisposable
         offsets = new long[parameters.Length + 1];
         for (int i = 0; i < parameters.Length; i++) offsets[i + 1] = offsets[i] + parameters[i].NumberOfElements;
         decayCount = offsets[ordered.Count(p => !IsNorm(p.name))];
-        long total = offsets[^1];
+        // With the optimizer sharded, the flat buffers split into equal slices, one per rank (the tail is zero padding).
+        int shards = Sharded ? parallel!.WorldSize : 1;
+        long total = (offsets[^1] + shards - 1) / shards * shards;
+        shardLength = total / shards;
+        shardStart = Sharded ? parallel!.Rank * shardLength : 0;
         var dtype = model.DType;
         var device = model.Device;
         using (no_grad())
         {
-            flatParams = empty(total, dtype, device).DetachFromDisposeScope();
+            flatParams = zeros(total, dtype, device).DetachFromDisposeScope();
             flatGrads = zeros(total, dtype, device).DetachFromDisposeScope();
             for (int i = 0; i < parameters.Length; i++)
             {
@@ -186,25 +232,45 @@ public sealed class SftTrainer : IDisposable
 
     (Tensor LossSum, Tensor Correct, long Tokens) AccumulateOnDevice(TrainingBatch batch)
     {
+        if (useGraphs) return AccumulateReplayed(batch);
+        using var scope = NewDisposeScope();
+        var r = Accumulate(batch.InputIds.to(model.Device), batch.Labels.to(model.Device), maskedLoss: false, Options.ActivationCheckpointing);
+        return (r.LossSum.MoveToOuterDisposeScope(), r.Correct.MoveToOuterDisposeScope(), r.Tokens);
+    }
+
+    /// <summary>
+    /// The forward, loss and backward of one micro-batch on device tensors, adding into the gradient sum. With
+    /// <paramref name="maskedLoss"/> every position goes through the LM head and ignored ones are masked out, so no
+    /// step waits for the device to count targets (as selecting them would) and a captured graph fits any labels of
+    /// the shape; the token count is then the caller's (returned as -1).
+    /// </summary>
+    (Tensor LossSum, Tensor Correct, long Tokens) Accumulate(Tensor ids, Tensor labels, bool maskedLoss, bool checkpointing)
+    {
         using var scope = NewDisposeScope();
         var device = model.Device;
-        var ids = batch.InputIds.to(device);
-        var labels = batch.Labels.to(device);
         long b = ids.shape[0], t = ids.shape[1], h = model.Config.HiddenSize;
         // Position i predicts label i+1.
         var targets = cat([labels.narrow(1, 1, t - 1), full([b, 1], TrainingBatch.IgnoreIndex, ScalarType.Int64, device)], 1).reshape(-1);
-        var idx = targets.ne(TrainingBatch.IgnoreIndex).nonzero().squeeze(1);
-        var sel = targets.index_select(0, idx);
+        var keep = targets.ne(TrainingBatch.IgnoreIndex);
+        var idx = maskedLoss ? null : keep.nonzero().squeeze(1);
+        var sel = idx is null ? targets.clamp_min(0) : targets.index_select(0, idx);
         var weight = model.Model.EmbedWeight;
         // Loss scaling seeds the backward with scale × the mean token loss of this micro-batch, as a mixed-precision
         // trainer does with a mean loss, so a scale means what it means elsewhere; unscaling multiplies by n / scale.
-        long n = sel.shape[0];
+        long n = idx is null ? -1 : sel.shape[0];
         double seed = Options.LossScaling is null ? 1.0 : LossScale / Math.Max(1, n);
 
         (Tensor, Tensor, long) LossAndBackward(Tensor finalHidden)
         {
             // finalHidden: [B, T, H] with a graph; the LM head's backward is written out in ChunkedCrossEntropy.
             var flat = finalHidden.detach().reshape(b * t, h);
+            if (idx is null)
+            {
+                var gradAll = empty_like(flat);
+                var all = ChunkedCrossEntropy.ComputeOnDevice(flat, weight, sel, Options.LossChunkTokens, gradAll, seed, keep);
+                finalHidden.backward([gradAll.view(b, t, h)]);
+                return all;
+            }
             var hs = flat.index_select(0, idx);
             var gradSel = empty_like(hs);
             var r = ChunkedCrossEntropy.ComputeOnDevice(hs, weight, sel, Options.LossChunkTokens, gradSel, seed);
@@ -214,7 +280,7 @@ public sealed class SftTrainer : IDisposable
         }
 
         (Tensor LossSum, Tensor Correct, long Tokens) result;
-        if (!Options.ActivationCheckpointing)
+        if (!checkpointing)
         {
             result = LossAndBackward(model.HiddenStates(ids));
         }
@@ -249,7 +315,59 @@ public sealed class SftTrainer : IDisposable
             else gradSum.add_(flatGrads, alpha: 1.0 / seed);
             flatGrads.zero_();
         }
-        return (result.LossSum.MoveToOuterDisposeScope(), result.Correct.MoveToOuterDisposeScope(), result.Tokens);
+        return (result.LossSum.MoveToOuterDisposeScope(), result.Correct.MoveToOuterDisposeScope(), n);
+    }
+
+    /// <summary>Static inputs and outputs of one shape's captured micro-batch, and its graph.</summary>
+    sealed class CapturedMicroBatch(long b, long t, Device device) : IDisposable
+    {
+        public Tensor Ids { get; } = zeros([b, t], ScalarType.Int64, device).DetachFromDisposeScope();
+        public Tensor Labels { get; } = zeros([b, t], ScalarType.Int64, device).DetachFromDisposeScope();
+        public Tensor LossSum { get; } = zeros([], ScalarType.Float64, device).DetachFromDisposeScope();
+        public Tensor Correct { get; } = zeros([], ScalarType.Int64, device).DetachFromDisposeScope();
+        public CudaGraph? Graph { get; set; }
+
+        public void Dispose()
+        {
+            Graph?.Dispose();
+            foreach (var x in new[] { Ids, Labels, LossSum, Correct }) x.Dispose();
+        }
+    }
+
+    (Tensor LossSum, Tensor Correct, long Tokens) AccumulateReplayed(TrainingBatch batch)
+    {
+        long b = batch.InputIds.shape[0], t = batch.InputIds.shape[1];
+        // The token count comes from the labels on the host side (free when the batch is still in host memory).
+        long tokens;
+        using (var targets = batch.Labels.narrow(1, 1, t - 1).ne(TrainingBatch.IgnoreIndex)) tokens = targets.sum().item<long>();
+        bool known = graphs.TryGetValue((b, t), out var c);
+        c ??= new CapturedMicroBatch(b, t, model.Device);
+        c.Ids.copy_(batch.InputIds);
+        c.Labels.copy_(batch.Labels);
+
+        void Body(bool checkpointing)
+        {
+            using var scope = NewDisposeScope();
+            var r = Accumulate(c.Ids, c.Labels, maskedLoss: true, checkpointing);
+            c.LossSum.copy_(r.LossSum);
+            c.Correct.copy_(r.Correct);
+        }
+
+        if (known) c.Graph!.Replay();
+        else
+        {
+            // First of its shape: run eagerly on the capture stream (this micro-batch's real work, and the warm-up
+            // that keeps lazy setup out of the capture), then capture for the next ones; capturing runs nothing.
+            // The eager run recomputes layers (same gradients, same kernels): the memory it leaves cached outside the
+            // graph's pool, which nothing can hand back, is then one layer's activations, not the whole stack's.
+            using (new CudaStreamScope())
+            {
+                Body(checkpointing: true);
+                c.Graph = CudaGraph.Capture(() => Body(Options.ActivationCheckpointing), sharePoolWith: graphs.Values.FirstOrDefault()?.Graph);
+            }
+            graphs[(b, t)] = c;
+        }
+        return (c.LossSum.clone(), c.Correct.clone(), tokens);
     }
 
     /// <summary>
@@ -284,10 +402,10 @@ public sealed class SftTrainer : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        if (allReduce is not null)
+        if (parallel is not null)
         {
             var stats = tensor(new[] { lossSum, correct, (double)tokens }, device: model.Device);
-            allReduce(gradSum, stats);
+            parallel.ReduceGradients(gradSum, stats, scatter: Sharded);
             var s = stats.cpu().data<double>().ToArray();
             (lossSum, correct, tokens) = (s[0], (long)s[1], (long)s[2]);
         }
@@ -296,8 +414,22 @@ public sealed class SftTrainer : IDisposable
             gradSum.zero_();
             return new StepResult(0, 0, 0, 0);
         }
-        // Averaging over tokens is folded into the clip's multiply below: one pass over the buffer instead of two.
-        var norm = gradSum.norm().div_(tokens);
+        // This rank's slice of every flat buffer: all of them unsharded.
+        var grad = gradSum.narrow(0, shardStart, shardLength);
+        var masterShard = master.narrow(0, shardStart, shardLength);
+        var m1 = expAvg.narrow(0, shardStart, shardLength);
+        var m2 = expAvgSq.narrow(0, shardStart, shardLength);
+        // The global norm: of the whole sum, or from the ranks' squared slice norms. Averaging over tokens is folded
+        // into the clip's multiply below: one pass over the buffer instead of two.
+        Tensor norm;
+        if (!Sharded) norm = grad.norm().div_(tokens);
+        else
+        {
+            var sliceNorm = grad.norm();
+            var squared = (sliceNorm * sliceNorm).reshape(1);
+            parallel!.AllReduceSum(squared);
+            norm = squared.sqrt_().div_(tokens).reshape([]);
+        }
         double usedScale = LossScale;
         if (Options.LossScaling is { } scaling)
         {
@@ -321,22 +453,44 @@ public sealed class SftTrainer : IDisposable
         {
             // No host sync: the clip coefficient stays on the device.
             var coef = (Options.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0).div_(tokens);
-            gradSum.mul_(coef);
+            grad.mul_(coef);
         }
-        else gradSum.div_(tokens);
+        else grad.div_(tokens);
         StepCount++;
         double lr = LearningRate, b1 = Options.Beta1, b2 = Options.Beta2;
         double bc1 = 1 - Math.Pow(b1, StepCount), bc2 = 1 - Math.Pow(b2, StepCount);
-        if (Options.WeightDecay != 0) master.narrow(0, 0, decayCount).mul_(1 - lr * Options.WeightDecay);
-        expAvg.lerp_(gradSum, full([], 1 - b1, ScalarType.Float32, gradSum.device));
-        expAvgSq.mul_(b2).addcmul_(gradSum, gradSum, 1 - b2);
+        long decayed = Math.Clamp(decayCount - shardStart, 0, shardLength);
+        if (Options.WeightDecay != 0 && decayed > 0) masterShard.narrow(0, 0, decayed).mul_(1 - lr * Options.WeightDecay);
+        m1.lerp_(grad, full([], 1 - b1, ScalarType.Float32, grad.device));
+        m2.mul_(b2).addcmul_(grad, grad, 1 - b2);
         // exp_avg / (sqrt(v) / sqrt(bc2) + eps) written as sqrt(bc2) * exp_avg / (sqrt(v) + eps * sqrt(bc2)): one pass fewer.
-        var denom = expAvgSq.sqrt().add_(Options.Epsilon * Math.Sqrt(bc2));
-        master.addcdiv_(expAvg, denom, -lr * Math.Sqrt(bc2) / bc1);
-        flatParams.copy_(master);
+        var denom = m2.sqrt().add_(Options.Epsilon * Math.Sqrt(bc2));
+        masterShard.addcdiv_(m1, denom, -lr * Math.Sqrt(bc2) / bc1);
+        flatParams.narrow(0, shardStart, shardLength).copy_(masterShard);
+        // Sharded: each rank updated its slice; the compute-dtype weights are gathered so every rank has all of them.
+        if (Sharded)
+        {
+            parallel!.AllGather(flatParams);
+            stateGathered = false;
+        }
         Gemma3ForCausalLM.WeightsChanged();
         gradSum.zero_();
         return new StepResult(lossSum / tokens, (double)correct / tokens, norm.item<float>(), tokens, LossScale: usedScale);
+    }
+
+    /// <summary>Whether each rank keeps the optimizer for its slice of the weights only (<see cref="TrainingOptions.ShardOptimizer"/> with several ranks).</summary>
+    public bool Sharded => parallel is { WorldSize: > 1 } && Options.ShardOptimizer;
+
+    /// <summary>
+    /// With a sharded optimizer, gathers every rank's slice of the fp32 masters and AdamW moments onto every rank, so
+    /// any rank can <see cref="SaveState"/>. A collective: every rank calls it, before a checkpoint. Nothing to do unsharded.
+    /// </summary>
+    public void GatherState()
+    {
+        if (!Sharded || stateGathered) return;
+        using (no_grad())
+            foreach (var t in new[] { master, expAvg, expAvgSq }) parallel!.AllGather(t);
+        stateGathered = true;
     }
 
     /// <summary>
@@ -357,7 +511,13 @@ public sealed class SftTrainer : IDisposable
             meta["loss_scale_good_steps"] = goodSteps.ToString(System.Globalization.CultureInfo.InvariantCulture);
             meta["skipped_steps"] = SkippedSteps.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        Safetensors.Save(file, new Dictionary<string, Tensor> { ["master"] = master, ["exp_avg"] = expAvg, ["exp_avg_sq"] = expAvgSq }, meta);
+        if (!stateGathered) throw new InvalidOperationException("The optimizer is sharded: call GatherState on every rank before saving its state.");
+        // The parameters' extent, without the padding that sharding adds (the file does not depend on the world size).
+        long n = offsets[^1];
+        Safetensors.Save(file, new Dictionary<string, Tensor>
+        {
+            ["master"] = master.narrow(0, 0, n), ["exp_avg"] = expAvg.narrow(0, 0, n), ["exp_avg_sq"] = expAvgSq.narrow(0, 0, n),
+        }, meta);
     }
 
     /// <summary>
@@ -375,8 +535,8 @@ public sealed class SftTrainer : IDisposable
         {
             foreach (var (key, target) in new[] { ("master", master), ("exp_avg", expAvg), ("exp_avg_sq", expAvgSq) })
             {
-                if (state[key].NumberOfElements != target.NumberOfElements) throw new InvalidDataException($"{file}: '{key}' has {state[key].NumberOfElements} values, expected {target.NumberOfElements}.");
-                target.copy_(state[key]);
+                if (state[key].NumberOfElements != offsets[^1]) throw new InvalidDataException($"{file}: '{key}' has {state[key].NumberOfElements} values, expected {offsets[^1]}.");
+                target.narrow(0, 0, offsets[^1]).copy_(state[key]);
             }
             flatParams.copy_(master);
         }
@@ -395,6 +555,8 @@ public sealed class SftTrainer : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        foreach (var c in graphs.Values) c.Dispose();
+        graphs.Clear();
         foreach (var t in new[] { gradSum, master, expAvg, expAvgSq }) t.Dispose();
     }
 }

@@ -14,6 +14,8 @@ public sealed class OptimizerAndCheckpointTests
         public int Rank => 0;
         public int WorldSize => 2;
         public void AllReduceSum(Tensor tensor) { Assert.True(tensor.is_contiguous()); Sizes.Add(tensor.NumberOfElements); tensor.mul_(2); }
+        public void ReduceScatterSum(Tensor tensor) { Sizes.Add(-tensor.NumberOfElements); tensor.mul_(2); }
+        public void AllGather(Tensor tensor) { }
         public void Abort() { }
         public void Dispose() { }
     }
@@ -25,10 +27,14 @@ public sealed class OptimizerAndCheckpointTests
         var hook = BucketedAllReduce.For(comm, bucketElements: 4)!;
         using var grads = arange(10, ScalarType.Float32);
         using var stats = tensor(new[] { 1.0, 2.0, 3.0 });
-        hook(grads, stats);
+        hook.ReduceGradients(grads, stats, scatter: false);
         Assert.Equal([3L, 4L, 4L, 2L], comm.Sizes);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => 2f * i), grads.data<float>().ToArray());
         Assert.Equal([2.0, 4.0, 6.0], stats.data<double>().ToArray());
+        // A sharded optimizer needs only this rank's slice summed: one reduce-scatter over the whole buffer.
+        comm.Sizes.Clear();
+        hook.ReduceGradients(grads, stats, scatter: true);
+        Assert.Equal([3L, -10L], comm.Sizes);
         Assert.Null(BucketedAllReduce.For(new SingleProcess()));
     }
 
@@ -41,8 +47,8 @@ public sealed class OptimizerAndCheckpointTests
         using var grads = arange(10, ScalarType.Float32);
         using var stats = tensor(new[] { 1.0, 2.0, 3.0 });
         long before = System.Diagnostics.Stopwatch.GetTimestamp();
-        hook(grads, stats);
-        hook(grads, stats);
+        hook!.ReduceGradients(grads, stats, scatter: false);
+        hook.ReduceGradients(grads, stats, scatter: true);
         Assert.Equal(2, timing.Calls);
         Assert.InRange(timing.Entered, before, timing.Left);
         Assert.True(timing.WaitSeconds >= 0 && timing.TransferSeconds >= 0);
@@ -81,13 +87,15 @@ public sealed class OptimizerAndCheckpointTests
 
     [Fact]
     [Trait("Category", "Gpu")]
-    public async Task Nccl_all_reduce_at_world_size_one_is_the_identity_on_a_cuda_tensor()
+    public async Task Nccl_collectives_at_world_size_one_are_the_identity_on_a_cuda_tensor()
     {
         Assert.True(cuda.is_available(), "no CUDA device");
         var rendezvous = new InMemoryRendezvous();
         using var comm = await NcclCollectives.CreateAsync(rendezvous, 0, 1, new Device(DeviceType.CUDA, 0), TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         using var t = arange(10, ScalarType.Float32).cuda();
         comm.AllReduceSum(t);
+        comm.ReduceScatterSum(t);
+        comm.AllGather(t);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => (float)i), t.cpu().data<float>().ToArray());
     }
 

@@ -5,11 +5,12 @@ using static TorchSharp.torch;
 namespace FunctionGemma.Model.Distributed;
 
 /// <summary>
-/// The <see cref="GradientAllReduce"/> hook of <see cref="SftTrainer"/> over a set of <see cref="ICollectives"/>: first
-/// the step's <c>[lossSum, correct, tokens]</c> statistics, then the flat fp32 gradient buffer in buckets (contiguous
-/// slices, so each is one NCCL call on its own memory and no bucket ever needs a staging copy). The statistics go
-/// first because their all-reduce is a barrier: timed, it tells how long this rank waited for the slowest one, and the
-/// gradient buckets after it time the transfer alone.
+/// The <see cref="IDataParallel"/> of <see cref="SftTrainer"/> over a set of <see cref="ICollectives"/>: first the
+/// step's <c>[lossSum, correct, tokens]</c> statistics, then the flat fp32 gradient buffer: all-reduced in buckets
+/// (contiguous slices, so each is one NCCL call on its own memory and no bucket needs a staging copy), or
+/// reduce-scattered in one call when the optimizer is sharded. The statistics go first because their all-reduce is a
+/// barrier: timed, it tells how long this rank waited for the slowest one, and the gradients after it time the
+/// transfer alone.
 /// </summary>
 public static class BucketedAllReduce
 {
@@ -17,30 +18,44 @@ public static class BucketedAllReduce
     public const long DefaultBucketElements = 32L << 20;
 
     /// <summary>
-    /// The hook, or null at world size 1 without <paramref name="timing"/> (a single process needs no reducer). With
+    /// The reducer, or null at world size 1 without <paramref name="timing"/> (a single process needs none). With
     /// <paramref name="timing"/>, the device is synchronized after the statistics and after the gradients so each
-    /// phase can be timed; <see cref="SftTrainer"/> has already waited for the backward before the hook and waits for
-    /// the statistics after it, so this adds two waits on an idle stream, not a stall.
+    /// phase can be timed; <see cref="SftTrainer"/> has already waited for the backward before the reduction and waits
+    /// for the statistics after it, so this adds two waits on an idle stream, not a stall.
     /// </summary>
-    public static GradientAllReduce? For(ICollectives collectives, long bucketElements = DefaultBucketElements, AllReduceTiming? timing = null)
+    public static IDataParallel? For(ICollectives collectives, long bucketElements = DefaultBucketElements, AllReduceTiming? timing = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bucketElements, 1);
         if (collectives.WorldSize == 1 && timing is null) return null;
-        return (flatGradients, stats) =>
+        return new Reducer(collectives, bucketElements, timing);
+    }
+
+    sealed class Reducer(ICollectives collectives, long bucketElements, AllReduceTiming? timing) : IDataParallel
+    {
+        public int Rank => collectives.Rank;
+        public int WorldSize => collectives.WorldSize;
+        public void AllReduceSum(Tensor tensor) => collectives.AllReduceSum(tensor);
+        public void AllGather(Tensor tensor) => collectives.AllGather(tensor);
+
+        public void ReduceGradients(Tensor flatGradients, Tensor stats, bool scatter)
         {
             long entered = Stopwatch.GetTimestamp();
             collectives.AllReduceSum(stats);
             if (timing is not null) Synchronize(stats);
             long waited = Stopwatch.GetTimestamp();
-            foreach (var (offset, length) in Buckets(flatGradients.NumberOfElements, bucketElements))
+            if (scatter) collectives.ReduceScatterSum(flatGradients);
+            else
             {
-                using var bucket = flatGradients.narrow(0, offset, length);
-                collectives.AllReduceSum(bucket);
+                foreach (var (offset, length) in Buckets(flatGradients.NumberOfElements, bucketElements))
+                {
+                    using var bucket = flatGradients.narrow(0, offset, length);
+                    collectives.AllReduceSum(bucket);
+                }
             }
             if (timing is null) return;
             Synchronize(flatGradients);
             timing.Record(entered, waited, Stopwatch.GetTimestamp());
-        };
+        }
     }
 
     static void Synchronize(Tensor onDevice)
@@ -62,7 +77,7 @@ public static class BucketedAllReduce
 /// </summary>
 public sealed class AllReduceTiming
 {
-    /// <summary>Timestamp at which the hook was entered (the backward of every micro-batch had finished).</summary>
+    /// <summary>Timestamp at which the reduction was entered (the backward of every micro-batch had finished).</summary>
     public long Entered { get; private set; }
 
     /// <summary>Timestamp at which the hook returned (gradients summed on the device).</summary>

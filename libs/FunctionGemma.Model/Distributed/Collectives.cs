@@ -19,6 +19,15 @@ public interface ICollectives : IDisposable
     /// <summary>Sums a contiguous tensor over all ranks, in place.</summary>
     void AllReduceSum(Tensor tensor);
 
+    /// <summary>
+    /// Sums a contiguous tensor over all ranks into this rank's slice, in place: with L elements (a multiple of
+    /// <see cref="WorldSize"/>), slice r is <c>[r·L/W, (r+1)·L/W)</c>; the other slices are undefined after.
+    /// </summary>
+    void ReduceScatterSum(Tensor tensor);
+
+    /// <summary>In place: every rank's slice (as in <see cref="ReduceScatterSum"/>) is copied to every rank.</summary>
+    void AllGather(Tensor tensor);
+
     /// <summary>Abandons pending operations so that a rank blocked on a dead peer returns; the instance is unusable after.</summary>
     void Abort();
 }
@@ -32,6 +41,10 @@ public sealed class SingleProcess : ICollectives
     public int WorldSize => 1;
     /// <inheritdoc/>
     public void AllReduceSum(Tensor tensor) { }
+    /// <inheritdoc/>
+    public void ReduceScatterSum(Tensor tensor) { }
+    /// <inheritdoc/>
+    public void AllGather(Tensor tensor) { }
     /// <inheritdoc/>
     public void Abort() { }
     /// <inheritdoc/>
@@ -85,11 +98,38 @@ public sealed partial class NcclCollectives : ICollectives
     /// <inheritdoc/>
     public void AllReduceSum(Tensor tensor)
     {
-        ObjectDisposedException.ThrowIf(_comm == IntPtr.Zero, this);
-        if (!tensor.is_contiguous()) throw new ArgumentException("All-reduce needs a contiguous tensor.", nameof(tensor));
-        if (tensor.device_type != DeviceType.CUDA) throw new ArgumentException($"NCCL all-reduces CUDA tensors, not {tensor.device}.", nameof(tensor));
-        var ptr = THSTensor_data(tensor.Handle);
+        var ptr = Pointer(tensor);
         Nccl.AllReduce(ptr, ptr, tensor.NumberOfElements, TypeOf(tensor.dtype), NcclRedOp.Sum, _comm, IntPtr.Zero);
+    }
+
+    /// <inheritdoc/>
+    public void ReduceScatterSum(Tensor tensor)
+    {
+        // NCCL works in place when the receive buffer is the send buffer's own slice.
+        var (ptr, slice) = (Pointer(tensor), SliceOf(tensor));
+        Nccl.ReduceScatter(ptr, ptr + (nint)(Rank * slice * tensor.ElementSize), slice, TypeOf(tensor.dtype), NcclRedOp.Sum, _comm, IntPtr.Zero);
+    }
+
+    /// <inheritdoc/>
+    public void AllGather(Tensor tensor)
+    {
+        var (ptr, slice) = (Pointer(tensor), SliceOf(tensor));
+        Nccl.AllGather(ptr + (nint)(Rank * slice * tensor.ElementSize), ptr, slice, TypeOf(tensor.dtype), _comm, IntPtr.Zero);
+    }
+
+    IntPtr Pointer(Tensor tensor)
+    {
+        ObjectDisposedException.ThrowIf(_comm == IntPtr.Zero, this);
+        if (!tensor.is_contiguous()) throw new ArgumentException("Collectives need a contiguous tensor.", nameof(tensor));
+        if (tensor.device_type != DeviceType.CUDA) throw new ArgumentException($"NCCL works on CUDA tensors, not {tensor.device}.", nameof(tensor));
+        return THSTensor_data(tensor.Handle);
+    }
+
+    long SliceOf(Tensor tensor)
+    {
+        if (tensor.NumberOfElements % WorldSize != 0)
+            throw new ArgumentException($"{tensor.NumberOfElements} elements do not split into {WorldSize} equal slices.", nameof(tensor));
+        return tensor.NumberOfElements / WorldSize;
     }
 
     /// <summary>The NCCL type of a tensor dtype.</summary>

@@ -68,6 +68,8 @@ public static partial class Nccl
     [LibraryImport(Lib)] private static partial int ncclGetUniqueId(out NcclUniqueId uniqueId);
     [LibraryImport(Lib)] private static partial int ncclCommInitRank(out IntPtr comm, int nranks, NcclUniqueId commId, int rank);
     [LibraryImport(Lib)] private static partial int ncclAllReduce(IntPtr sendbuff, IntPtr recvbuff, nuint count, NcclDataType datatype, NcclRedOp op, IntPtr comm, IntPtr stream);
+    [LibraryImport(Lib)] private static partial int ncclReduceScatter(IntPtr sendbuff, IntPtr recvbuff, nuint recvcount, NcclDataType datatype, NcclRedOp op, IntPtr comm, IntPtr stream);
+    [LibraryImport(Lib)] private static partial int ncclAllGather(IntPtr sendbuff, IntPtr recvbuff, nuint sendcount, NcclDataType datatype, IntPtr comm, IntPtr stream);
     [LibraryImport(Lib)] private static partial int ncclCommDestroy(IntPtr comm);
     [LibraryImport(Lib)] private static partial int ncclCommAbort(IntPtr comm);
     [LibraryImport(Lib)] private static partial int ncclCommGetAsyncError(IntPtr comm, out int asyncError);
@@ -98,6 +100,14 @@ public static partial class Nccl
     /// <summary>In-place or out-of-place all-reduce of <paramref name="count"/> elements of device memory, enqueued on <paramref name="stream"/>.</summary>
     public static void AllReduce(IntPtr send, IntPtr recv, long count, NcclDataType type, NcclRedOp op, IntPtr comm, IntPtr stream) =>
         Check(ncclAllReduce(send, recv, (nuint)count, type, op, comm, stream), nameof(ncclAllReduce));
+
+    /// <summary>Reduce-scatter: rank r receives the reduction of every rank's slice r (<paramref name="recvCount"/> elements each).</summary>
+    public static void ReduceScatter(IntPtr send, IntPtr recv, long recvCount, NcclDataType type, NcclRedOp op, IntPtr comm, IntPtr stream) =>
+        Check(ncclReduceScatter(send, recv, (nuint)recvCount, type, op, comm, stream), nameof(ncclReduceScatter));
+
+    /// <summary>All-gather: every rank receives all ranks' <paramref name="sendCount"/> elements, in rank order.</summary>
+    public static void AllGather(IntPtr send, IntPtr recv, long sendCount, NcclDataType type, IntPtr comm, IntPtr stream) =>
+        Check(ncclAllGather(send, recv, (nuint)sendCount, type, comm, stream), nameof(ncclAllGather));
 
     /// <summary>The communicator's asynchronous error (0 when healthy).</summary>
     public static int AsyncError(IntPtr comm) { Check(ncclCommGetAsyncError(comm, out var e), nameof(ncclCommGetAsyncError)); return e; }
