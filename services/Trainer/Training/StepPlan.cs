@@ -6,28 +6,38 @@ namespace FunctionGemma.Trainer.Training;
 /// <summary>
 /// The relative compute of one micro-batch, used to give every rank the same amount of work: the decoder runs on
 /// every padded position (linear layers, plus attention growing with the padded length), the LM head and its
-/// cross-entropy only on target tokens (they are selected before the head). In FLOPs of forward plus backward.
+/// cross-entropy only on target tokens (they are selected before the head) — or on every padded position when
+/// micro-batches replay CUDA graphs (a graph masks instead of selecting). In FLOPs of forward plus backward.
 /// </summary>
-/// <param name="PerPaddedToken">Decoder FLOPs per position, 6 × its parameters.</param>
+/// <param name="PerPaddedToken">Decoder FLOPs per position, 6 × its parameters (plus the LM head's when it runs on every position).</param>
 /// <param name="PerPaddedTokenSquared">Attention FLOPs per position per position of the row (12 × layers × heads × head width).</param>
-/// <param name="PerTarget">LM head FLOPs per target token, 6 × vocabulary × width.</param>
-/// <param name="PadMultiple">Micro-batches are padded to a multiple of this length.</param>
-public sealed record MicroBatchCost(double PerPaddedToken, double PerPaddedTokenSquared, double PerTarget, int PadMultiple)
+/// <param name="PerTarget">LM head FLOPs per target token, 6 × vocabulary × width (0 when it runs on every position).</param>
+/// <param name="PadMultiple">Micro-batches are padded to a multiple of this length...</param>
+/// <param name="MaxLength">...but not past this one (max_length: no row is longer).</param>
+public sealed record MicroBatchCost(double PerPaddedToken, double PerPaddedTokenSquared, double PerTarget, int PadMultiple, int MaxLength = int.MaxValue)
 {
     /// <summary>Padded tokens only (tests, and any model whose shape is unknown).</summary>
     public static MicroBatchCost PaddedTokens { get; } = new(1, 0, 0, 1);
 
-    /// <summary>The cost model of <paramref name="config"/>, padding to <paramref name="padMultiple"/>.</summary>
-    public static MicroBatchCost For(Gemma3Config config, int padMultiple)
+    /// <summary>
+    /// The cost model of <paramref name="config"/>, padding to <paramref name="padMultiple"/> up to
+    /// <paramref name="maxLength"/>; <paramref name="headOnEveryPosition"/> when the LM head runs on padding too (CUDA graphs).
+    /// </summary>
+    public static MicroBatchCost For(Gemma3Config config, int padMultiple, int maxLength = int.MaxValue, bool headOnEveryPosition = false)
     {
-        double head = (double)config.VocabSize * config.HiddenSize;
+        double head = 6.0 * config.VocabSize * config.HiddenSize;
         double attentionWidth = (double)config.NumAttentionHeads * config.HeadDim, kvWidth = (double)config.NumKeyValueHeads * config.HeadDim;
         double perLayer = config.HiddenSize * (attentionWidth + 2 * kvWidth) + attentionWidth * config.HiddenSize + 3.0 * config.HiddenSize * config.IntermediateSize;
-        return new MicroBatchCost(6 * perLayer * config.NumHiddenLayers, 12.0 * config.NumHiddenLayers * attentionWidth, 6 * head, padMultiple);
+        double decoder = 6 * perLayer * config.NumHiddenLayers;
+        return new MicroBatchCost(headOnEveryPosition ? decoder + head : decoder, 12.0 * config.NumHiddenLayers * attentionWidth,
+            headOnEveryPosition ? 0 : head, padMultiple, maxLength);
     }
 
-    /// <summary>The padded length of a micro-batch whose longest row has <paramref name="longest"/> tokens.</summary>
-    public int PaddedLength(int longest) => (longest + PadMultiple - 1) / PadMultiple * PadMultiple;
+    /// <summary>
+    /// The padded length of a micro-batch whose longest row has <paramref name="longest"/> tokens: rounded up to
+    /// <see cref="PadMultiple"/>, capped at <see cref="MaxLength"/> (never below <paramref name="longest"/>).
+    /// </summary>
+    public int PaddedLength(int longest) => Math.Max(longest, Math.Min(MaxLength, (longest + PadMultiple - 1) / PadMultiple * PadMultiple));
 
     /// <summary>The cost of the micro-batch <paramref name="rows"/> of <paramref name="data"/>.</summary>
     public double Of(IReadOnlyList<TokenizedExample> data, int[] rows)

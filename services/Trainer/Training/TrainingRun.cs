@@ -42,6 +42,13 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
     /// <summary>On GPUs, micro-batch lengths are rounded up to a multiple of this, so the set of shapes stays small and kernel choices are cached after a few steps.</summary>
     const int CudaPadMultiple = 64;
 
+    /// <summary>
+    /// With CUDA graphs, micro-batch lengths are rounded up to a multiple of this (capped at max_length): a graph replays
+    /// only for the (rows, length) shape it was captured at, so 132–512-token rows must fall into about a dozen shapes,
+    /// not one per micro-batch. Kernels are chosen once per capture, so the eager 64 buys nothing here; 32 halves its padding.
+    /// </summary>
+    public const int CudaGraphPadMultiple = 32;
+
     Device _device = CPU;
     SftTrainer _trainer = null!;
     MicroBatchCost _cost = MicroBatchCost.PaddedTokens;
@@ -59,17 +66,19 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         };
         var model = HfModelDirectory.Load(args.ModelDir, _device, computeType);
         model.train();
+        var graphs = CudaGraphsFor(settings, _device, computeType);
         // Timing the all-reduce hook costs two waits on an idle stream per step; it is what tells compute from waiting.
         var allReduceTiming = new AllReduceTiming();
         _trainer = new SftTrainer(model,
             new TrainingOptions(LearningRate: settings.LearningRate, WeightDecay: settings.WeightDecay, MaxGradNorm: settings.MaxGradNorm,
                 ActivationCheckpointing: settings.GradientCheckpointing, LossChunkTokens: _device.type == DeviceType.CUDA ? 2048 : 256,
-                LossScaling: computeType == ScalarType.Float16 ? new LossScaling() : null),
+                LossScaling: computeType == ScalarType.Float16 ? new LossScaling() : null, CudaGraphs: graphs.On),
             BucketedAllReduce.For(comm, timing: allReduceTiming));
 
         int total = settings.TotalSteps(train.Length, comm.WorldSize);
         int warmup = LrSchedule.WarmupSteps(total, settings.WarmupRatio);
-        _cost = MicroBatchCost.For(model.Config, _device.type == DeviceType.CUDA ? CudaPadMultiple : 1);
+        _cost = CostFor(model.Config, settings, _device, _trainer.UsesCudaGraphs);
+        log(graphs.On ? $"cuda graphs: on (micro-batch lengths padded to multiples of {CudaGraphPadMultiple}, at most {settings.MaxLength})" : $"cuda graphs: off ({graphs.Why})");
         var plan = new StepPlan(train, settings, comm.WorldSize, _cost);
         int step = 0;
         long rowsSeen = 0, tokensSeen = 0;
@@ -105,7 +114,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             double lr = settings.LearningRate * LrSchedule.Factor(settings.LrSchedule, step - (int)_trainer.SkippedSteps, total, warmup);
             _trainer.LearningRate = lr;
             var micro = plan.MicroBatches(step, comm.Rank);
-            var batches = micro.Select(m => Batch(train, m)).ToList();
+            var batches = micro.Select(m => Batch(train, m, _cost.PaddedLength(m.Max(i => train[i].Ids.Length)), _device)).ToList();
             long prepared = Stopwatch.GetTimestamp();
             StepResult result;
             try { result = _trainer.Step(batches); }
@@ -180,26 +189,51 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         File.Exists(Path.Combine(args.ModelDir, "tokenizer.json")) ? args.ModelDir : null;
 
     /// <summary>
-    /// A right-padded micro-batch in Hugging Face's label convention: the ids, and labels equal to the ids from the
-    /// first target on, -100 before it and on padding.
+    /// Whether this worker's micro-batches replay CUDA graphs: unless the spec turns them off, on CUDA where the Model
+    /// library can capture them, and not with fp16 (its loss scale would be frozen into the graph). Why not, when not.
     /// </summary>
-    TrainingBatch Batch(TokenizedExample[] data, int[] rows)
+    internal static (bool On, string Why) CudaGraphsFor(TrainingSettings settings, Device device, ScalarType computeType)
     {
-        // Padding is never a target, and causal attention keeps it out of real tokens.
-        int b = rows.Length, t = _cost.PaddedLength(rows.Max(i => data[i].Ids.Length));
+        if (device.type != DeviceType.CUDA) return (false, "cpu");
+        if (!settings.CudaGraphs) return (false, "cuda_graphs: false in the spec");
+        if (computeType == ScalarType.Float16) return (false, "fp16 loss scaling");
+        return CudaGraphs.UsableOn(device, out var why) ? (true, "") : (false, why ?? "not usable on this device");
+    }
+
+    /// <summary>
+    /// How micro-batches are padded (and costed for the deal to ranks): with CUDA graphs to multiples of
+    /// <see cref="CudaGraphPadMultiple"/>, the LM head then running on every position; eagerly on a GPU to multiples of
+    /// <see cref="CudaPadMultiple"/>; on the CPU to the longest row. Never past max_length.
+    /// </summary>
+    internal static MicroBatchCost CostFor(Gemma3Config config, TrainingSettings settings, Device device, bool cudaGraphs) =>
+        cudaGraphs
+            ? MicroBatchCost.For(config, CudaGraphPadMultiple, settings.MaxLength, headOnEveryPosition: true)
+            : MicroBatchCost.For(config, device.type == DeviceType.CUDA ? CudaPadMultiple : 1, settings.MaxLength);
+
+    /// <summary>
+    /// The micro-batch <paramref name="rows"/> of <paramref name="data"/>, right-padded to <paramref name="length"/> with
+    /// the pad id, in Hugging Face's label convention: labels equal to the ids from the first target on, -100 before it
+    /// and on padding. Padding is never a target, and causal attention keeps it out of real tokens, so any
+    /// <paramref name="length"/> from the longest row on gives the same loss and gradients.
+    /// </summary>
+    internal static TrainingBatch Batch(IReadOnlyList<TokenizedExample> data, int[] rows, int length, Device device)
+    {
+        int b = rows.Length, t = length;
         var ids = new long[b * t];
         var labels = new long[b * t];
+        Array.Fill(ids, FunctionGemmaTokens.Pad);
         Array.Fill(labels, TrainingBatch.IgnoreIndex);
         for (int r = 0; r < b; r++)
         {
             var ex = data[rows[r]];
+            if (ex.Ids.Length > t) throw new ArgumentOutOfRangeException(nameof(length), $"Micro-batch length {t} is shorter than row {rows[r]} ({ex.Ids.Length} tokens).");
             for (int j = 0; j < ex.Ids.Length; j++)
             {
                 ids[r * t + j] = ex.Ids[j];
                 if (j >= Math.Max(1, ex.TargetStart)) labels[r * t + j] = ex.Ids[j];
             }
         }
-        return new TrainingBatch(tensor(ids, [b, t]).to(_device), tensor(labels, [b, t]).to(_device));
+        return new TrainingBatch(tensor(ids, [b, t]).to(device), tensor(labels, [b, t]).to(device));
     }
 
     async Task EvaluateAsync(int step, CancellationToken ct)
@@ -213,7 +247,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            using var batch = Batch(eval, rows);
+            using var batch = Batch(eval, rows, _cost.PaddedLength(rows.Max(i => eval[i].Ids.Length)), _device);
             long b = batch.InputIds.shape[0], t = batch.InputIds.shape[1];
             var targets = cat([batch.Labels.narrow(1, 1, t - 1), full([b, 1], TrainingBatch.IgnoreIndex, ScalarType.Int64, _device)], 1).reshape(-1);
             var idx = targets.ne(TrainingBatch.IgnoreIndex).nonzero().squeeze(1);

@@ -21,12 +21,13 @@ public sealed record TrainingSettings(
     ulong Seed,
     int MaxSteps,
     int MaxEvalRows,
-    bool GradientCheckpointing)
+    bool GradientCheckpointing,
+    bool CudaGraphs)
 {
     /// <summary>Hugging Face's default seed.</summary>
     public const ulong DefaultSeed = 42;
 
-    /// <summary>Resolves the defaults of <paramref name="spec"/> (0/empty = the recipe's value).</summary>
+    /// <summary>Resolves the defaults of <paramref name="spec"/> (0/empty = the recipe's value; cuda_graphs unset = on).</summary>
     /// <exception cref="ArgumentException">A value is out of range or unknown; the message names the field.</exception>
     public static TrainingSettings From(TrainSpec spec)
     {
@@ -55,7 +56,8 @@ public sealed record TrainingSettings(
             Seed: spec.Seed == 0 ? DefaultSeed : spec.Seed,
             MaxSteps: spec.MaxSteps,
             MaxEvalRows: spec.MaxEvalRows,
-            GradientCheckpointing: spec.GradientCheckpointing);
+            GradientCheckpointing: spec.GradientCheckpointing,
+            CudaGraphs: !spec.HasCudaGraphs || spec.CudaGraphs);
         if (s.MaxLength < 8) throw new ArgumentException($"TrainSpec.max_length {s.MaxLength} is too small: use at least 8 (the recipe uses 512).");
         if (s.Epochs < 0 || s.PerDeviceBatch < 0 || s.GradAccumulation < 0 || s.MaxSteps < 0 || s.MaxEvalRows < 0)
             throw new ArgumentException("TrainSpec: epochs, per_device_batch, grad_accumulation, max_steps and max_eval_rows must not be negative.");
