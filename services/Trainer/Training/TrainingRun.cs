@@ -156,6 +156,8 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             }
             if (eval.Length > 0 && (step % settings.EvalEvery == 0 || last)) await EvaluateAsync(step, ct);
             bool checkpoint = last || (settings.CheckpointEvery > 0 && step % settings.CheckpointEvery == 0);
+            // With the optimizer sharded over ranks, each holds only its slice of the state: a collective gathers it first.
+            if (checkpoint) _trainer.GatherState();
             if (checkpoint && comm.Rank == 0)
             {
                 var csw = Stopwatch.StartNew();
