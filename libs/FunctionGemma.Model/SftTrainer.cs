@@ -344,7 +344,28 @@ public sealed class SftTrainer : IDisposable
         c ??= new CapturedMicroBatch(b, t, model.Device);
         c.Ids.copy_(batch.InputIds);
         c.Labels.copy_(batch.Labels);
+        if (known) c.Graph!.Replay();
+        else Capture(c); // its eager run is this micro-batch's work
+        return (c.LossSum.clone(), c.Correct.clone(), tokens);
+    }
 
+    /// <summary>
+    /// Captures the graph for micro-batches of <paramref name="batch"/> rows × <paramref name="length"/> tokens now,
+    /// so the first such micro-batch replays instead of running eagerly and capturing mid-training. Its warm-up runs on
+    /// a batch without targets, which adds exact zeros to the gradient sum. Returns false when graphs are off or the
+    /// shape is already captured.
+    /// </summary>
+    public bool PrepareCudaGraph(long batch, long length)
+    {
+        if (!useGraphs || graphs.ContainsKey((batch, length))) return false;
+        var c = new CapturedMicroBatch(batch, length, model.Device);
+        c.Labels.fill_(TrainingBatch.IgnoreIndex);
+        Capture(c);
+        return true;
+    }
+
+    void Capture(CapturedMicroBatch c)
+    {
         void Body(bool checkpointing)
         {
             using var scope = NewDisposeScope();
@@ -353,21 +374,15 @@ public sealed class SftTrainer : IDisposable
             c.Correct.copy_(r.Correct);
         }
 
-        if (known) c.Graph!.Replay();
-        else
+        // Run eagerly on the capture stream (the warm-up that keeps lazy setup out of the capture), then capture;
+        // capturing runs nothing. The eager run recomputes layers (same gradients, same kernels): the memory it leaves
+        // cached outside the graph's pool, which nothing can hand back, is then one layer's activations, not the stack's.
+        using (new CudaStreamScope())
         {
-            // First of its shape: run eagerly on the capture stream (this micro-batch's real work, and the warm-up
-            // that keeps lazy setup out of the capture), then capture for the next ones; capturing runs nothing.
-            // The eager run recomputes layers (same gradients, same kernels): the memory it leaves cached outside the
-            // graph's pool, which nothing can hand back, is then one layer's activations, not the whole stack's.
-            using (new CudaStreamScope())
-            {
-                Body(checkpointing: true);
-                c.Graph = CudaGraph.Capture(() => Body(Options.ActivationCheckpointing), sharePoolWith: graphs.Values.FirstOrDefault()?.Graph);
-            }
-            graphs[(b, t)] = c;
+            Body(checkpointing: true);
+            c.Graph = CudaGraph.Capture(() => Body(Options.ActivationCheckpointing), sharePoolWith: graphs.Values.FirstOrDefault()?.Graph);
         }
-        return (c.LossSum.clone(), c.Correct.clone(), tokens);
+        graphs[((long)c.Ids.shape[0], (long)c.Ids.shape[1])] = c;
     }
 
     /// <summary>

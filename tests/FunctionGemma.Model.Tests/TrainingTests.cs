@@ -65,6 +65,7 @@ public class TrainingTests
         Assert.Contains("CudaGraphs and LossScaling", ex.Message);
         using var cpu = new SftTrainer(TestModels.Create(), new TrainingOptions(CudaGraphs: true));
         Assert.False(cpu.UsesCudaGraphs);
+        Assert.False(cpu.PrepareCudaGraph(2, 8));
         Assert.True(cpu.Step(Batch(2, 8, 3)).Tokens > 0);
     }
 
@@ -301,6 +302,9 @@ public class GpuGraphTrainingTests
             var model = Gemma3ForCausalLM.Create(TestModels.Tiny(layers: 2), seed: 5, device: CUDA);
             using var trainer = new SftTrainer(model, new TrainingOptions(LearningRate: 1e-3, CudaGraphs: graphs));
             Assert.Equal(graphs, trainer.UsesCudaGraphs);
+            // One shape captured ahead (its warm-up has no targets, so it must leave the gradients alone), one on first use.
+            Assert.Equal(graphs, trainer.PrepareCudaGraph(2, 12));
+            Assert.False(trainer.PrepareCudaGraph(2, 12));
             results.Add(steps.Select(s => trainer.Step(s)).SelectMany(r => new[] { r.Loss, r.TokenAccuracy, r.GradNorm, r.Tokens }).ToArray());
             finals.Add(model.Model.EmbedWeight.detach().cpu().clone());
         }

@@ -80,6 +80,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         _cost = CostFor(model.Config, settings, _device, _trainer.UsesCudaGraphs);
         log(graphs.On ? $"cuda graphs: on (micro-batch lengths padded to multiples of {CudaGraphPadMultiple}, at most {settings.MaxLength})" : $"cuda graphs: off ({graphs.Why})");
         var plan = new StepPlan(train, settings, comm.WorldSize, _cost);
+        PrepareCudaGraphs(plan, comm.Rank, total);
         int step = 0;
         long rowsSeen = 0, tokensSeen = 0;
         if (args.Resume && Checkpoints.Latest(args.Root, args.RunId) is { } latest)
@@ -194,6 +195,18 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
     /// Whether this worker's micro-batches replay CUDA graphs: unless the spec turns them off, on CUDA where the Model
     /// library can capture them, and not with fp16 (its loss scale would be frozen into the graph). Why not, when not.
     /// </summary>
+    // Every micro-batch shape this rank will meet is known from the plan: capturing them all before the first step
+    // keeps captures (an eager run each) out of the measured steps, where they would show as stalls.
+    void PrepareCudaGraphs(StepPlan plan, int rank, int total)
+    {
+        if (!_trainer.UsesCudaGraphs) return;
+        var sw = Stopwatch.StartNew();
+        var shapes = Enumerable.Range(0, total).SelectMany(s => plan.MicroBatches(s, rank))
+            .Select(m => (Rows: m.Length, Length: _cost.PaddedLength(m.Max(i => train[i].Ids.Length)))).Distinct().ToList();
+        foreach (var (rows, length) in shapes) _trainer.PrepareCudaGraph(rows, length);
+        log($"cuda graphs: {shapes.Count} micro-batch shapes captured in {sw.Elapsed.TotalSeconds:0.0} s");
+    }
+
     internal static (bool On, string Why) CudaGraphsFor(TrainingSettings settings, Device device, ScalarType computeType)
     {
         if (device.type != DeviceType.CUDA) return (false, "cpu");
