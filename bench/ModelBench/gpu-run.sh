@@ -24,6 +24,7 @@ ours train --batch 16 --steps 5
 ours train --batch 16 --steps 5 --chunk 1024
 ours train --batch 16 --steps 5 --ckpt
 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True ours train --batch 16 --steps 5 --chunk 1024
+PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True ours train --batch 16 --steps 5 --chunk 1024 --graphs
 ours generate --batch 1
 ours generate --batch 1 --eager
 ours generate --batch 16

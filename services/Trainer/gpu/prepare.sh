@@ -17,6 +17,6 @@ rm -rf "$out/stage"
 xz -9 -c .cache/tokenizer/gemma3/tokenizer.json > "$out/tokenizer.json.xz"
 dotnet build tests/Trainer.Tests/Trainer.Tests.csproj -v q -nologo
 FG_TRAINER_DUMP_DIR="$out" tests/Trainer.Tests/bin/Debug/net10.0/Trainer.Tests -method "*Sample_rows_written_through_Storage*"
-cp services/Trainer/gpu/run-scaling.sh services/Trainer/gpu/compare.py services/Trainer/gpu/spec-*.json "$out/"
+cp services/Trainer/gpu/run-scaling.sh services/Trainer/gpu/run-fp16.sh services/Trainer/gpu/compare.py services/Trainer/gpu/spec-*.json "$out/"
 bash eng/gpu-bundle.sh .gpu-train services/Trainer/Trainer.csproj
 du -sh "$out" .gpu-train
