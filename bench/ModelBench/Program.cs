@@ -3,6 +3,7 @@
 //   ModelBench train --batch 2 --graphs                  (replay captured CUDA graphs of the micro-batch)
 //   ModelBench train --batch 16 --chunk 1024             (tokens per chunk of the LM-head loss; default: TrainingOptions')
 //   ModelBench generate --batch 1 [--prompt 400] [--new 64] [--eager]   (--eager: no CUDA graph replay)
+//   --no-flash (either mode): SDPA without the flash kernel
 // Run one measurement per process: peak memory is the device memory in use (NVML) after the steps, less what the
 // process held before the model existed; the caching allocator keeps its high-water mark, so this is peak reserved.
 using System.Diagnostics;
@@ -17,6 +18,8 @@ bool Flag(string name) => args.Contains(name);
 
 if (!cuda.is_available()) { Console.WriteLine(JsonSerializer.Serialize(new { error = "CUDA is not available" })); return 1; }
 var device = CUDA;
+// --no-flash: SDPA may not pick the flash kernel (then memory-efficient attention), to compare backends at head_dim 256.
+if (Flag("--no-flash")) backends.cuda.enable_flash_sdp(false);
 using (var warm = ones(1, device: device)) { }
 cuda.synchronize();
 long baseline = Nvml.UsedBytes();
