@@ -54,6 +54,8 @@ public static class ChunkedCrossEntropy
             if (weight.grad is null) weight.grad = zeros_like(weight);
             wGrad = weight.grad!;
         }
+        bool fused = hidden.dtype == ScalarType.BFloat16 && w.dtype == ScalarType.BFloat16 && CudaKernels.Serve(hidden.device, hidden.dtype)
+            && (wGrad is null || wGrad.dtype == ScalarType.BFloat16) && w.shape[0] % 8 == 0;
         for (long start = 0; start < n; start += chunkTokens)
         {
             using var chunkScope = NewDisposeScope();
@@ -61,6 +63,23 @@ public static class ChunkedCrossEntropy
             var h = hidden.narrow(0, start, len);
             var t = targets.narrow(0, start, len);
             var m = targetMask?.narrow(0, start, len);
+            if (fused)
+            {
+                // Two passes over the bf16 logits (statistics, then the gradient written over them) instead of an fp32
+                // softmax, its bf16 copy and a scatter; masked rows come out as zero gradient rows.
+                var z = nn.functional.linear(h, w);
+                var lse = empty([len], ScalarType.Float32, z.device);
+                var rowLoss = empty([len], ScalarType.Float32, z.device);
+                var rowRight = empty([len], ScalarType.Int32, z.device);
+                CudaKernels.CrossEntropyRows(z, t.contiguous(), m?.contiguous(), lse, rowLoss, rowRight);
+                lossSum.add_(rowLoss.sum(ScalarType.Float64));
+                correct.add_(rowRight.sum(ScalarType.Int64));
+                if (gradHidden is null) continue;
+                CudaKernels.CrossEntropyGradient(z, t.contiguous(), m?.contiguous(), lse, (float)gradScale);
+                gradHidden.narrow(0, start, len).copy_(z.matmul(w));
+                wGrad!.addmm_(z.t(), h);
+                continue;
+            }
             // A target is right when its logit is the largest; read in the logits' dtype, half the bytes of fp32 p.
             var logits = nn.functional.linear(h, w);
             var right = logits.gather(1, t.unsqueeze(1)).squeeze(1).ge(logits.max(1).values);

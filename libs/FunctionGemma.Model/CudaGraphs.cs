@@ -13,7 +13,9 @@ namespace FunctionGemma.Model;
 /// <remarks>
 /// The symbols are looked up when first needed; where any is missing (CPU builds, a libtorch whose signatures
 /// changed) <see cref="Available"/> is false and <see cref="Unavailable"/> says which, so callers run eagerly and can
-/// report why. Capture needs a non-default stream (<see cref="CudaStreamScope"/>) on device 0 of the process.
+/// report why. Capture needs a non-default stream (<see cref="CudaStreamScope"/>) on device 0 of the process, and no
+/// other thread may synchronize the device while a capture runs (CUDA invalidates the capture): one thread does the
+/// GPU work of a process (the Trainer's worker, the Evaluator's generation), and GPU tests do not run in parallel.
 /// </remarks>
 public static unsafe class CudaGraphs
 {
@@ -33,6 +35,7 @@ public static unsafe class CudaGraphs
         public delegate* unmanaged<IntPtr, void> Replay;
         public delegate* unmanaged<IntPtr, void> Destruct;
         public delegate* unmanaged<IntPtr, PoolId> Pool;
+        public delegate* unmanaged<StreamValue*, IntPtr> StreamHandle; // CUDAStream::stream() const: the cudaStream_t
     }
 
     // at::cuda::MempoolId_t, a std::pair<unsigned long long, unsigned long long>: two registers either way.
@@ -71,6 +74,7 @@ public static unsafe class CudaGraphs
             Replay = (delegate* unmanaged<IntPtr, void>)Find(torchCuda, "_ZN2at4cuda9CUDAGraph6replayEv"),
             Destruct = (delegate* unmanaged<IntPtr, void>)Find(torchCuda, "_ZN2at4cuda9CUDAGraphD1Ev"),
             Pool = (delegate* unmanaged<IntPtr, PoolId>)Find(torchCuda, "_ZN2at4cuda9CUDAGraph4poolEv"),
+            StreamHandle = (delegate* unmanaged<StreamValue*, IntPtr>)Find(c10, "_ZNK3c104cuda10CUDAStream6streamEv"),
             // capture_begin gained a trailing bool in some releases; passing false for it is harmless where it is absent.
             CaptureBegin = (delegate* unmanaged<IntPtr, ulong, ulong, int, byte, void>)Find(torchCuda,
                 "_ZN2at4cuda9CUDAGraph13capture_beginESt4pairIyyE21cudaStreamCaptureMode",
@@ -80,6 +84,14 @@ public static unsafe class CudaGraphs
         if (NativeLibrary.TryGetExport(torchCuda, "_ZN2at4cuda9CUDAGraphC1Eb", out var ctor)) b.Construct = (delegate* unmanaged<IntPtr, byte, void>)ctor;
         else b.ConstructOld = (delegate* unmanaged<IntPtr, void>)Find(torchCuda, "_ZN2at4cuda9CUDAGraphC1Ev");
         return missing.Count == 0 ? (b, null) : (null, "libtorch lacks " + string.Join(", ", missing));
+    }
+
+    /// <summary>The <c>cudaStream_t</c> libtorch runs on now on cuda:0 (the capture stream inside a capture), for kernels launched by hand.</summary>
+    internal static IntPtr CurrentStreamHandle()
+    {
+        var api = Api;
+        var current = api.GetCurrentStream(0);
+        return api.StreamHandle(&current);
     }
 
     /// <summary>Whether a decode on <paramref name="device"/> can use graphs; <paramref name="why"/> says why not.</summary>

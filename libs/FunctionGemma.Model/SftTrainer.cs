@@ -132,7 +132,7 @@ public sealed class SftTrainer : IDisposable
     readonly long shardStart, shardLength; // the slice of the flat buffers this rank's optimizer updates (all of it unsharded)
     bool stateGathered = true;
     long goodSteps; // loss scaling: finite steps since the scale last changed
-    readonly bool useGraphs;
+    readonly bool useGraphs, fusedAdamW;
     readonly Dictionary<(long B, long T), CapturedMicroBatch> graphs = new();
 
     /// <summary>Settings (the learning rate may be changed between steps through <see cref="LearningRate"/>).</summary>
@@ -175,6 +175,7 @@ public sealed class SftTrainer : IDisposable
             if (Options.CudaGraphs) throw new ArgumentException("TrainingOptions: CudaGraphs and LossScaling do not go together (the loss scale would be frozen into the captured graph); turn one off.", nameof(options));
         }
         useGraphs = Options.CudaGraphs && CudaGraphs.UsableOn(model.Device, out _);
+        fusedAdamW = CudaKernels.Serve(model.Device, model.DType);
         // Decayed weights first, norms last, so weight decay is one narrow of the flat buffer.
         var named = model.named_parameters().ToList();
         var ordered = named.Where(p => !IsNorm(p.name)).Concat(named.Where(p => IsNorm(p.name))).ToList();
@@ -464,33 +465,46 @@ public sealed class SftTrainer : IDisposable
                 goodSteps = 0;
             }
         }
-        if (Options.MaxGradNorm > 0)
-        {
-            // No host sync: the clip coefficient stays on the device.
-            var coef = (Options.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0).div_(tokens);
-            grad.mul_(coef);
-        }
-        else grad.div_(tokens);
+        // No host sync: the clip coefficient (with the average over tokens) stays on the device.
+        var coef = Options.MaxGradNorm > 0
+            ? (Options.MaxGradNorm / (norm + 1e-6)).clamp_max(1.0).div_(tokens)
+            : full([], 1.0 / tokens, ScalarType.Float32, grad.device);
         StepCount++;
         double lr = LearningRate, b1 = Options.Beta1, b2 = Options.Beta2;
         double bc1 = 1 - Math.Pow(b1, StepCount), bc2 = 1 - Math.Pow(b2, StepCount);
         long decayed = Math.Clamp(decayCount - shardStart, 0, shardLength);
+        var paramShard = flatParams.narrow(0, shardStart, shardLength);
+        if (fusedAdamW)
+        {
+            // One kernel: the clip, the decay, both moments, the update, the bf16 weights and the cleared gradient.
+            CudaKernels.AdamW(masterShard, grad, m1, m2, paramShard, coef.to_type(ScalarType.Float32), decayed,
+                Options.WeightDecay != 0 ? 1 - lr * Options.WeightDecay : 1.0, b1, b2, Options.Epsilon * Math.Sqrt(bc2), lr * Math.Sqrt(bc2) / bc1);
+            return Finish();
+        }
+        grad.mul_(coef);
         if (Options.WeightDecay != 0 && decayed > 0) masterShard.narrow(0, 0, decayed).mul_(1 - lr * Options.WeightDecay);
         m1.lerp_(grad, full([], 1 - b1, ScalarType.Float32, grad.device));
         m2.mul_(b2).addcmul_(grad, grad, 1 - b2);
         // exp_avg / (sqrt(v) / sqrt(bc2) + eps) written as sqrt(bc2) * exp_avg / (sqrt(v) + eps * sqrt(bc2)): one pass fewer.
         var denom = m2.sqrt().add_(Options.Epsilon * Math.Sqrt(bc2));
         masterShard.addcdiv_(m1, denom, -lr * Math.Sqrt(bc2) / bc1);
-        flatParams.narrow(0, shardStart, shardLength).copy_(masterShard);
-        // Sharded: each rank updated its slice; the compute-dtype weights are gathered so every rank has all of them.
-        if (Sharded)
+        paramShard.copy_(masterShard);
+        if (!Sharded) gradSum.zero_();
+        return Finish();
+
+        StepResult Finish()
         {
-            parallel!.AllGather(flatParams);
-            stateGathered = false;
+            // Sharded: each rank updated its slice; the compute-dtype weights are gathered so every rank has all of them,
+            // and the other slices of the gradient sum (this rank's own, unreduced) are cleared.
+            if (Sharded)
+            {
+                parallel!.AllGather(flatParams);
+                stateGathered = false;
+                gradSum.zero_();
+            }
+            Gemma3ForCausalLM.WeightsChanged();
+            return new StepResult(lossSum / tokens, (double)correct / tokens, norm.item<float>(), tokens, LossScale: usedScale);
         }
-        Gemma3ForCausalLM.WeightsChanged();
-        gradSum.zero_();
-        return new StepResult(lossSum / tokens, (double)correct / tokens, norm.item<float>(), tokens, LossScale: usedScale);
     }
 
     /// <summary>Whether each rank keeps the optimizer for its slice of the weights only (<see cref="TrainingOptions.ShardOptimizer"/> with several ranks).</summary>

@@ -83,6 +83,7 @@ public class GenerationTests
 
 /// <summary>Decoding through a captured CUDA graph on the GPU machine; skipped where CUDA is absent (CI).</summary>
 [Trait("Category", "Gpu")]
+[Collection(GpuCollection.Name)]
 public class GpuGraphDecodeTests
 {
     static int[] Prompt(int len, int seed) => TestModels.RandomIds(1, len, 512, seed).data<long>().Select(x => (int)x).ToArray();

@@ -10,6 +10,7 @@ namespace FunctionGemma.Model.Tests;
 /// Skipped where CUDA or the fixtures are absent (CI).
 /// </summary>
 [Trait("Category", "Gpu")]
+[Collection(GpuCollection.Name)]
 public class GpuParityTests
 {
     static string Root => Environment.GetEnvironmentVariable("FG_PARITY_DIR") ?? "/tmp/parity";

@@ -122,7 +122,7 @@ public sealed partial class NcclCollectives : ICollectives
         ObjectDisposedException.ThrowIf(_comm == IntPtr.Zero, this);
         if (!tensor.is_contiguous()) throw new ArgumentException("Collectives need a contiguous tensor.", nameof(tensor));
         if (tensor.device_type != DeviceType.CUDA) throw new ArgumentException($"NCCL works on CUDA tensors, not {tensor.device}.", nameof(tensor));
-        return THSTensor_data(tensor.Handle);
+        return Pointers.Data(tensor);
     }
 
     long SliceOf(Tensor tensor)
@@ -157,9 +157,6 @@ public sealed partial class NcclCollectives : ICollectives
         if (comm != IntPtr.Zero) Nccl.CommDestroy(comm);
     }
 
-    // The device pointer of a tensor's first element (LibTorchSharp's export; TorchSharp has no managed accessor).
-    [LibraryImport("LibTorchSharp")]
-    private static partial IntPtr THSTensor_data(IntPtr tensor);
 }
 
 /// <summary>
