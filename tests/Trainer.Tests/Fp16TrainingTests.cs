@@ -28,6 +28,28 @@ public sealed class Fp16TrainingTests
     }
 
     [Fact]
+    public async Task Token_ids_beyond_the_models_vocabulary_stop_the_run_before_the_first_step_and_name_the_model()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var work = Directory.CreateTempSubdirectory("fg-vocab-").FullName;
+        try
+        {
+            var modelDir = Path.Combine(work, "base");
+            using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(layers: 1, vocabSize: 64), seed: 7))
+                HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
+            var rows = Examples().Append(new TokenizedExample([2, 5, 64, 9], 1)).ToArray();
+            var events = new Events();
+            var args = new WorkerArgs("vocab", 0, 1, "cpu", modelDir, Path.Combine(work, "runs"), Resume: false);
+            var settings = TrainingSettings.From(new TrainSpec { MaxSteps = 2, Devices = "cpu", Precision = "fp32", CheckpointEvery = -1 });
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(() => new TrainingRun(args, settings, new SingleProcess(), rows, [], events, _ => { }).RunAsync(ct));
+            Assert.Contains("token id 64", ex.Message);
+            Assert.Contains(modelDir, ex.Message);
+            Assert.DoesNotContain(events.All, e => e.Metrics is not null);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact]
     public void Fp16_is_an_accepted_precision()
     {
         Assert.Equal("fp16", TrainingSettings.From(new TrainSpec { Precision = "fp16" }).Precision);

@@ -65,6 +65,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             _ => _device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
         };
         var model = HfModelDirectory.Load(args.ModelDir, _device, computeType);
+        RequireVocabulary(model.Config.VocabSize, args.ModelDir);
         model.train();
         var graphs = CudaGraphsFor(settings, _device, computeType);
         // Timing the all-reduce hook costs two waits on an idle stream per step; it is what tells compute from waiting.
@@ -205,6 +206,16 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             .Select(m => (Rows: m.Length, Length: _cost.PaddedLength(m.Max(i => train[i].Ids.Length)))).Distinct().ToList();
         foreach (var (rows, length) in shapes) _trainer.PrepareCudaGraph(rows, length);
         log($"cuda graphs: {shapes.Count} micro-batch shapes captured in {sw.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    // A token id the model has no row for would fail deep in a kernel (or, in the fused cross-entropy, read past a row):
+    // say which input is wrong before the first step.
+    void RequireVocabulary(int vocabSize, string modelDir)
+    {
+        int max = train.Concat(eval).SelectMany(e => e.Ids).DefaultIfEmpty(0).Max();
+        if (max >= vocabSize)
+            throw new InvalidDataException($"The tokenized rows use token id {max}, but the model in '{modelDir}' has vocab_size {vocabSize}. " +
+                "Train with the tokenizer that belongs to the model (tokenizer.json in the model directory), or a model whose vocabulary covers it.");
     }
 
     internal static (bool On, string Why) CudaGraphsFor(TrainingSettings settings, Device device, ScalarType computeType)
