@@ -106,12 +106,17 @@ public static unsafe class CudaGraphs
 }
 
 /// <summary>
-/// Makes a stream from libtorch's pool the thread's current stream for <c>cuda:0</c> (graph capture cannot use the
-/// default stream), and restores the previous one on dispose. Pool streams do not synchronize with the default
-/// stream, so the device is synchronized on entry and on exit.
+/// Makes the process's capture stream (one stream from libtorch's pool, the same every time) the thread's current
+/// stream for <c>cuda:0</c> (graph capture cannot use the default stream), and restores the previous one on dispose.
+/// Pool streams do not synchronize with the default stream, so the device is synchronized on entry and on exit.
 /// </summary>
+/// <remarks>
+/// One stream for every scope: the caching allocator reuses a freed block only on the stream that allocated it, so a
+/// new pool stream per capture would strand each warm-up's memory on its own stream.
+/// </remarks>
 public sealed unsafe class CudaStreamScope : IDisposable
 {
+    static readonly Lazy<CudaGraphs.StreamValue> captureStream = new(() => CudaGraphs.Api.GetStreamFromPool(0, 0));
     readonly CudaGraphs.StreamValue previous;
     bool disposed;
 
@@ -121,7 +126,7 @@ public sealed unsafe class CudaStreamScope : IDisposable
         var api = CudaGraphs.Api;
         cuda.synchronize();
         previous = api.GetCurrentStream(0);
-        api.SetCurrentStream(api.GetStreamFromPool(0, 0));
+        api.SetCurrentStream(captureStream.Value);
     }
 
     /// <inheritdoc/>

@@ -194,7 +194,8 @@ public static unsafe class CudaKernels
                 fixed (byte* p = ptx)
                 {
                     getPtx(prog, p);
-                    if (cuModuleLoadData(out var mod, p) != 0) return (null, "cuModuleLoadData refused the PTX");
+                    int loaded = cuModuleLoadData(out var mod, p);
+                    if (loaded != 0) return (null, $"cuModuleLoadData refused the PTX (CUDA driver error {loaded}; it needs the CUDA context current on this thread)");
                     var m = new Module();
                     if (cuModuleGetFunction(out m.XentRows, mod, "xent_rows") != 0 || cuModuleGetFunction(out m.XentGrad, mod, "xent_grad") != 0
                         || cuModuleGetFunction(out m.AdamW, mod, "adamw") != 0)
@@ -215,10 +216,20 @@ public static unsafe class CudaKernels
         if (rc != 0) throw new InvalidOperationException($"cuLaunchKernel failed with CUDA driver error {rc}.");
     }
 
-    static void Require(Tensor t, ScalarType dtype, string what)
+    static void Require(Tensor t, ScalarType dtype, string what, long? elements = null)
     {
         if (t.dtype != dtype || !t.is_contiguous() || t.device_type != TorchSharp.DeviceType.CUDA)
             throw new ArgumentException($"{what} must be a contiguous CUDA {dtype} tensor, not {t.dtype} on {t.device}.");
+        if (elements is { } n && t.NumberOfElements != n)
+            throw new ArgumentException($"{what} must have {n} elements, not {t.NumberOfElements}.");
+    }
+
+    // The cross-entropy kernels read the logits 16 bytes at a time: rows must start on 16-byte boundaries.
+    static void RequireLogits(Tensor logits)
+    {
+        Require(logits, ScalarType.BFloat16, "logits");
+        if (logits.shape[1] % 8 != 0) throw new ArgumentException($"The fused cross-entropy reads 8 logits at a time; vocab {logits.shape[1]} is not a multiple of 8.");
+        if (Pointers.Data(logits) % 16 != 0) throw new ArgumentException("The logits must start on a 16-byte boundary (a fresh tensor, not a view into one).");
     }
 
     /// <summary>
@@ -228,11 +239,14 @@ public static unsafe class CudaKernels
     /// </summary>
     public static void CrossEntropyRows(Tensor logits, Tensor targets, Tensor? mask, Tensor lse, Tensor loss, Tensor correct)
     {
-        Require(logits, ScalarType.BFloat16, "logits");
-        Require(targets, ScalarType.Int64, "targets");
-        if (mask is not null) Require(mask, ScalarType.Bool, "mask");
-        int rows = (int)logits.shape[0], vocab = (int)logits.shape[1];
-        if (vocab % 8 != 0) throw new ArgumentException($"The fused cross-entropy reads 8 logits at a time; vocab {vocab} is not a multiple of 8.");
+        RequireLogits(logits);
+        long n = logits.shape[0];
+        Require(targets, ScalarType.Int64, "targets", n);
+        if (mask is not null) Require(mask, ScalarType.Bool, "mask", n);
+        Require(lse, ScalarType.Float32, "lse", n);
+        Require(loss, ScalarType.Float32, "loss", n);
+        Require(correct, ScalarType.Int32, "correct", n);
+        int rows = (int)n, vocab = (int)logits.shape[1];
         IntPtr x = Pointers.Data(logits), t = Pointers.Data(targets), m = mask is null ? IntPtr.Zero : Pointers.Data(mask);
         IntPtr l = Pointers.Data(lse), lo = Pointers.Data(loss), c = Pointers.Data(correct);
         void** args = stackalloc void*[] { &x, &t, &m, &vocab, &l, &lo, &c };
@@ -245,8 +259,12 @@ public static unsafe class CudaKernels
     /// </summary>
     public static void CrossEntropyGradient(Tensor logits, Tensor targets, Tensor? mask, Tensor lse, float scale)
     {
-        Require(logits, ScalarType.BFloat16, "logits");
-        int rows = (int)logits.shape[0], vocab = (int)logits.shape[1];
+        RequireLogits(logits);
+        long n = logits.shape[0];
+        Require(targets, ScalarType.Int64, "targets", n);
+        if (mask is not null) Require(mask, ScalarType.Bool, "mask", n);
+        Require(lse, ScalarType.Float32, "lse", n);
+        int rows = (int)n, vocab = (int)logits.shape[1];
         IntPtr x = Pointers.Data(logits), t = Pointers.Data(targets), m = mask is null ? IntPtr.Zero : Pointers.Data(mask), l = Pointers.Data(lse);
         void** args = stackalloc void*[] { &x, &t, &m, &l, &scale, &vocab };
         Launch(Kernels.XentGrad, (uint)rows, 1024, args);

@@ -84,13 +84,20 @@ public sealed class FusedWeight
     internal static long GlobalVersion;
 
     /// <summary>
+    /// Set on a thread while it captures a training graph: the concatenation is then built inside the graph even
+    /// without gradients (a recomputing forward), since a kept one would freeze the weights of the capture into every
+    /// replay, and the next rebuild would free what the graph reads.
+    /// </summary>
+    [ThreadStatic] internal static bool Uncached;
+
+    /// <summary>
     /// The concatenation of <paramref name="weights"/> along dimension 0, each first passed through
     /// <paramref name="transform"/> when given.
     /// </summary>
     public Tensor Get(Tensor[] weights, Func<Tensor, Tensor>? transform = null)
     {
         Tensor Build() => cat(transform is null ? weights : weights.Select(transform).ToArray(), 0);
-        if (is_grad_enabled()) return Build();
+        if (is_grad_enabled() || Uncached) return Build();
         var hs = weights.Select(w => w.Handle).ToArray();
         long v = Interlocked.Read(ref GlobalVersion);
         if (cached is null || v != version || !hs.SequenceEqual(handles) || cached.dtype != weights[0].dtype)

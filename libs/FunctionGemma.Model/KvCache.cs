@@ -10,8 +10,9 @@ namespace FunctionGemma.Model;
 /// <remarks>
 /// One prefill (<see cref="BeginPrefill"/>) is followed by one-token decode steps (<see cref="BeginDecodeStep"/>).
 /// A decode step finds its slots through device-side counters, not host arguments, so the same kernels serve every
-/// step and a captured <see cref="CudaGraph"/> of one step replays as the next. The caller sizes the cache: a decode
-/// step past <see cref="MaxLength"/> fails in the slot write.
+/// step and a captured <see cref="CudaGraph"/> of one step replays as the next. The caller sizes the cache and counts
+/// the steps (the device counters have no host check): a decode step past <see cref="MaxLength"/> indexes past the
+/// cache, which on a GPU is a device-side assertion that ends the process's CUDA context.
 /// </remarks>
 public sealed class KvCache : IDisposable
 {

@@ -23,8 +23,8 @@ namespace FunctionGemma.Model;
 /// <param name="ShardOptimizer">
 /// With several data-parallel ranks, each rank runs AdamW on its 1/W slice of the weights only (ZeRO stage 1): the
 /// gradients are reduce-scattered instead of all-reduced and the updated weights all-gathered, so the optimizer's time
-/// per step shrinks with the number of GPUs instead of being paid in full on each. The update is the same element by
-/// element; only the gradient norm is summed in another order.
+/// per step shrinks with the number of GPUs instead of being paid in full on each. The update is the same formula
+/// element by element; the gradient sums (reduce-scatter instead of all-reduce) and the norm may be added in another order.
 /// </param>
 public sealed record TrainingOptions(
     double LearningRate = 5e-5,
@@ -378,11 +378,18 @@ public sealed class SftTrainer : IDisposable
         // Run eagerly on the capture stream (the warm-up that keeps lazy setup out of the capture), then capture;
         // capturing runs nothing. The eager run recomputes layers (same gradients, same kernels): the memory it leaves
         // cached outside the graph's pool, which nothing can hand back, is then one layer's activations, not the stack's.
-        using (new CudaStreamScope())
+        // Fused weight concatenations are built inside, never kept: a kept one would freeze this step's weights into
+        // every replay of a recomputing (checkpointed) forward.
+        FusedWeight.Uncached = true;
+        try
         {
-            Body(checkpointing: true);
-            c.Graph = CudaGraph.Capture(() => Body(Options.ActivationCheckpointing), sharePoolWith: graphs.Values.FirstOrDefault()?.Graph);
+            using (new CudaStreamScope())
+            {
+                Body(checkpointing: true);
+                c.Graph = CudaGraph.Capture(() => Body(Options.ActivationCheckpointing), sharePoolWith: graphs.Values.FirstOrDefault()?.Graph);
+            }
         }
+        finally { FusedWeight.Uncached = false; }
         graphs[((long)c.Ids.shape[0], (long)c.Ids.shape[1])] = c;
     }
 

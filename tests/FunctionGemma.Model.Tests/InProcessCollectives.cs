@@ -40,22 +40,30 @@ sealed class InProcessCollectives : ICollectives
         group.Barrier.SignalAndWait();
     }
 
-    Tensor Slice(Tensor t, int r) => t.narrow(0, r * (t.NumberOfElements / WorldSize), t.NumberOfElements / WorldSize);
+    // As NCCL's wrapper does, uneven slices are refused rather than truncated.
+    Tensor Slice(Tensor t, int r)
+    {
+        if (t.NumberOfElements % WorldSize != 0) throw new ArgumentException($"{t.NumberOfElements} elements do not split into {WorldSize} equal slices.");
+        return t.narrow(0, r * (t.NumberOfElements / WorldSize), t.NumberOfElements / WorldSize);
+    }
 
     Tensor SumOf(Func<Tensor, Tensor> part)
     {
+        using var scope = NewDisposeScope();
         var sum = part(group.Slots[0]!).clone();
         for (int r = 1; r < WorldSize; r++) sum.add_(part(group.Slots[r]!));
-        return sum;
+        return sum.MoveToOuterDisposeScope();
     }
 
     public void AllReduceSum(Tensor tensor) => Exchange(tensor, () => SumOf(x => x), s => tensor.copy_(s));
 
-    public void ReduceScatterSum(Tensor tensor) => Exchange(tensor, () => SumOf(x => Slice(x, Rank)), s => Slice(tensor, Rank).copy_(s));
+    public void ReduceScatterSum(Tensor tensor) => Exchange(tensor, () => SumOf(x => Slice(x, Rank)), s => { using var mine = Slice(tensor, Rank); mine.copy_(s); });
 
-    public void AllGather(Tensor tensor) => Exchange(tensor,
-        () => cat(Enumerable.Range(0, WorldSize).Select(r => Slice(group.Slots[r]!, r)).ToArray()),
-        all => tensor.copy_(all));
+    public void AllGather(Tensor tensor) => Exchange(tensor, () =>
+    {
+        using var scope = NewDisposeScope();
+        return cat(Enumerable.Range(0, WorldSize).Select(r => Slice(group.Slots[r]!, r)).ToArray()).MoveToOuterDisposeScope();
+    }, all => tensor.copy_(all));
 
     public void Abort() { }
     public void Dispose() { }

@@ -86,7 +86,7 @@ public sealed class AllReduceTiming
     /// <summary>Seconds spent in the statistics all-reduce: waiting for the slowest rank, plus one small collective.</summary>
     public double WaitSeconds { get; private set; }
 
-    /// <summary>Seconds spent all-reducing the gradient buckets.</summary>
+    /// <summary>Seconds spent reducing the gradients (all-reduce of the buckets, or the reduce-scatter when sharded).</summary>
     public double TransferSeconds { get; private set; }
 
     /// <summary>Hook calls so far.</summary>
