@@ -27,6 +27,15 @@ public sealed class Fp16TrainingTests
         return Enumerable.Range(0, 4).Select(_ => new TokenizedExample(Enumerable.Range(0, 10).Select(_ => rnd.Next(3, 64)).ToArray(), 1)).ToArray();
     }
 
+    // A tiny fp32 model with a 64-token vocabulary, saved as an HF directory under work/base.
+    static string SaveTinyModel(string work, int layers)
+    {
+        var modelDir = Path.Combine(work, "base");
+        using var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(layers: layers, vocabSize: 64), seed: 7);
+        HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
+        return modelDir;
+    }
+
     [Fact]
     public async Task Token_ids_beyond_the_models_vocabulary_stop_the_run_before_the_first_step_and_name_the_model()
     {
@@ -34,9 +43,7 @@ public sealed class Fp16TrainingTests
         var work = Directory.CreateTempSubdirectory("fg-vocab-").FullName;
         try
         {
-            var modelDir = Path.Combine(work, "base");
-            using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(layers: 1, vocabSize: 64), seed: 7))
-                HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
+            var modelDir = SaveTinyModel(work, layers: 1);
             var rows = Examples().Append(new TokenizedExample([2, 5, 64, 9], 1)).ToArray();
             var events = new Events();
             var args = new WorkerArgs("vocab", 0, 1, "cpu", modelDir, Path.Combine(work, "runs"), Resume: false);
@@ -63,9 +70,7 @@ public sealed class Fp16TrainingTests
         var work = Directory.CreateTempSubdirectory("fg-fp16-").FullName;
         try
         {
-            var modelDir = Path.Combine(work, "base");
-            using (var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(layers: 2, vocabSize: 64), seed: 7))
-                HfModelDirectory.Save(model, modelDir, ScalarType.Float32);
+            var modelDir = SaveTinyModel(work, layers: 2);
             var settings = TrainingSettings.From(Spec());
             var train = Examples();
 
