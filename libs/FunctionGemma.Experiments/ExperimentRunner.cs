@@ -221,7 +221,7 @@ public sealed class ExperimentRunner(ServiceClients services, ExperimentJournal 
         // A finished run stands; a live one is watched; a failed or cancelled one (a crash) resumes from its latest checkpoint.
         if (existing is null || existing.State is JobState.Failed or JobState.Cancelled)
         {
-            started = await services.Trainer.StartRunAsync(new TrainSpec
+            var trainSpec = new TrainSpec
             {
                 Dataset = dataset, BaseModel = baseModel, RunId = runId,
                 Resume = existing is not null,
@@ -230,7 +230,9 @@ public sealed class ExperimentRunner(ServiceClients services, ExperimentJournal 
                 MaxGradNorm = t.MaxGradNorm, LogEvery = t.LogEvery, EvalEvery = t.EvalEvery, CheckpointEvery = t.CheckpointEvery,
                 GradientCheckpointing = t.GradientCheckpointing, Precision = t.Precision, LossOn = t.LossOn, Seed = t.Seed,
                 Devices = t.Devices, MaxSteps = t.MaxSteps, Lineage = lineage,
-            }, cancellationToken: ct);
+            };
+            if (t.CudaGraphs is { } graphs) trainSpec.CudaGraphs = graphs;
+            started = await services.Trainer.StartRunAsync(trainSpec, cancellationToken: ct);
         }
         started ??= existing!;
 

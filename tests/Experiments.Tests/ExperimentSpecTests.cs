@@ -74,6 +74,19 @@ public sealed class ExperimentSpecTests
     }
 
     [Fact]
+    public void Cuda_graphs_can_be_turned_off_in_a_spec_and_specs_that_do_not_say_keep_their_ids()
+    {
+        var plain = ExperimentSpecLoader.Parse("name: x\nbase_model: { init: tiny }\n");
+        var off = ExperimentSpecLoader.Parse("name: x\nbase_model: { init: tiny }\ntrain: { cuda_graphs: false }\n");
+        Assert.Null(plain.Train.CudaGraphs);
+        Assert.False(off.Train.CudaGraphs);
+        // Unset, the field is not in the canonical text at all, so ids from before it existed still find their records.
+        Assert.DoesNotContain("cuda_graphs", ExperimentSpecLoader.Canonical(plain));
+        Assert.Contains("cuda_graphs: false", ExperimentSpecLoader.Canonical(off));
+        Assert.NotEqual(ExperimentSpecLoader.ExperimentId(plain), ExperimentSpecLoader.ExperimentId(off));
+    }
+
+    [Fact]
     public void A_missing_file_names_the_path_and_an_example()
     {
         var e = Assert.Throws<ExperimentSpecException>(() => ExperimentSpecLoader.LoadFile("/nope/spec.yaml"));
