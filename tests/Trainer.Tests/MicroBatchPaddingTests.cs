@@ -116,7 +116,7 @@ public sealed class MicroBatchPaddingTests
             var cost = TrainingRun.CostFor(Gemma3Config.Tiny(layers: 2, vocabSize: 64), Settings(maxLength: 64), CPU, graphsPadding);
             using var model = Gemma3ForCausalLM.Create(Gemma3Config.Tiny(layers: 2, vocabSize: 64), seed: 7);
             using var trainer = new SftTrainer(model, new TrainingOptions(LearningRate: Lr, LossChunkTokens: 16));
-            var batches = micro.Select(m => TrainingRun.Batch(data, m, cost.PaddedLength(m.Max(i => data[i].Ids.Length)), CPU)).ToList();
+            var batches = micro.Select(m => TrainingRun.Batch(data, m, cost.PaddedLength(data, m), CPU)).ToList();
             Assert.Equal(graphsPadding ? 32 : 13, batches[0].InputIds.shape[1]);
             var r = trainer.Step(batches);
             foreach (var b in batches) b.Dispose();

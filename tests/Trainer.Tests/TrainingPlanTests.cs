@@ -142,8 +142,8 @@ public sealed class TrainingPlanTests
             double Slowdown(double[] c) => c.Max() / c.Average();
             worstSlowdown = Math.Max(worstSlowdown, Slowdown(balanced));
             contiguousSlowdown += Slowdown(contiguous) - 1;
-            foreach (var m in Enumerable.Range(0, 2).SelectMany(r => plan.MicroBatches(step, r))) padded += m.Length * cost.PaddedLength(m.Max(i => data[i].Ids.Length));
-            foreach (var m in rows.Chunk(2)) contiguousPadded += m.Length * cost.PaddedLength(m.Max(i => data[i].Ids.Length));
+            foreach (var m in Enumerable.Range(0, 2).SelectMany(r => plan.MicroBatches(step, r))) padded += m.Length * cost.PaddedLength(data, m);
+            foreach (var m in rows.Chunk(2)) contiguousPadded += m.Length * cost.PaddedLength(data, m);
             real += rows.Sum(i => (long)data[i].Ids.Length);
         }
         contiguousSlowdown /= plan.StepsPerEpoch;

@@ -39,11 +39,14 @@ public sealed record MicroBatchCost(double PerPaddedToken, double PerPaddedToken
     /// </summary>
     public int PaddedLength(int longest) => Math.Max(longest, Math.Min(MaxLength, (longest + PadMultiple - 1) / PadMultiple * PadMultiple));
 
+    /// <summary>The padded length of the micro-batch <paramref name="rows"/> of <paramref name="data"/>.</summary>
+    public int PaddedLength(IReadOnlyList<TokenizedExample> data, int[] rows) => PaddedLength(rows.Max(i => data[i].Ids.Length));
+
     /// <summary>The cost of the micro-batch <paramref name="rows"/> of <paramref name="data"/>.</summary>
     public double Of(IReadOnlyList<TokenizedExample> data, int[] rows)
     {
         if (rows.Length == 0) return 0;
-        double t = PaddedLength(rows.Max(i => data[i].Ids.Length));
+        double t = PaddedLength(data, rows);
         return rows.Length * t * (PerPaddedToken + PerPaddedTokenSquared * t) + rows.Sum(i => (double)data[i].Targets) * PerTarget;
     }
 }

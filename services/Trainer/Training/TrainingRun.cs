@@ -116,7 +116,8 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
             double lr = settings.LearningRate * LrSchedule.Factor(settings.LrSchedule, step - (int)_trainer.SkippedSteps, total, warmup);
             _trainer.LearningRate = lr;
             var micro = plan.MicroBatches(step, comm.Rank);
-            var batches = micro.Select(m => Batch(train, m, _cost.PaddedLength(m.Max(i => train[i].Ids.Length)), _device)).ToList();
+            var lengths = micro.Select(m => _cost.PaddedLength(train, m)).ToArray();
+            var batches = micro.Select((m, k) => Batch(train, m, lengths[k], _device)).ToList();
             long prepared = Stopwatch.GetTimestamp();
             StepResult result;
             try { result = _trainer.Step(batches); }
@@ -130,7 +131,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
                 Optimizer: Seconds(allReduceTiming.Left, stepped),
                 WorkShare: plan.RankCost(step, comm.Rank) / Math.Max(1e-9, Enumerable.Range(0, comm.WorldSize).Sum(r => plan.RankCost(step, r))),
                 Tokens: micro.Sum(m => m.Sum(i => (long)train[i].Ids.Length)),
-                PaddedTokens: micro.Sum(m => (long)m.Length * _cost.PaddedLength(m.Max(i => train[i].Ids.Length))));
+                PaddedTokens: micro.Select((m, k) => (long)m.Length * lengths[k]).Sum());
             step++;
             rowsSeen += rows.Count;
             tokensSeen += inputTokens;
@@ -203,7 +204,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         if (!_trainer.UsesCudaGraphs) return;
         var sw = Stopwatch.StartNew();
         var shapes = Enumerable.Range(0, total).SelectMany(s => plan.MicroBatches(s, rank))
-            .Select(m => (Rows: m.Length, Length: _cost.PaddedLength(m.Max(i => train[i].Ids.Length)))).Distinct().ToList();
+            .Select(m => (Rows: m.Length, Length: _cost.PaddedLength(train, m))).Distinct().ToList();
         foreach (var (rows, length) in shapes) _trainer.PrepareCudaGraph(rows, length);
         log($"cuda graphs: {shapes.Count} micro-batch shapes captured in {sw.Elapsed.TotalSeconds:0.0} s");
     }
@@ -273,7 +274,7 @@ public sealed class TrainingRun(WorkerArgs args, TrainingSettings settings, ICol
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            using var batch = Batch(eval, rows, _cost.PaddedLength(rows.Max(i => eval[i].Ids.Length)), _device);
+            using var batch = Batch(eval, rows, _cost.PaddedLength(eval, rows), _device);
             long b = batch.InputIds.shape[0], t = batch.InputIds.shape[1];
             var targets = cat([batch.Labels.narrow(1, 1, t - 1), full([b, 1], TrainingBatch.IgnoreIndex, ScalarType.Int64, _device)], 1).reshape(-1);
             var idx = targets.ne(TrainingBatch.IgnoreIndex).nonzero().squeeze(1);
