@@ -40,11 +40,11 @@ sealed class InProcessCollectives : ICollectives
         group.Barrier.SignalAndWait();
     }
 
-    // As NCCL's wrapper does, uneven slices are refused rather than truncated.
+    // The same slices as NCCL's wrapper, uneven ones refused rather than truncated.
     Tensor Slice(Tensor t, int r)
     {
-        if (t.NumberOfElements % WorldSize != 0) throw new ArgumentException($"{t.NumberOfElements} elements do not split into {WorldSize} equal slices.");
-        return t.narrow(0, r * (t.NumberOfElements / WorldSize), t.NumberOfElements / WorldSize);
+        long n = CollectiveSlices.Length(t, WorldSize);
+        return t.narrow(0, r * n, n);
     }
 
     Tensor SumOf(Func<Tensor, Tensor> part)

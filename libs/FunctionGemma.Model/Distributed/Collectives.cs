@@ -32,6 +32,19 @@ public interface ICollectives : IDisposable
     void Abort();
 }
 
+/// <summary>The slices of <see cref="ICollectives.ReduceScatterSum"/> and <see cref="ICollectives.AllGather"/>.</summary>
+public static class CollectiveSlices
+{
+    /// <summary>Elements in each of the <paramref name="worldSize"/> equal slices of <paramref name="tensor"/>.</summary>
+    /// <exception cref="ArgumentException">The tensor does not split evenly (padding it is the caller's job).</exception>
+    public static long Length(Tensor tensor, int worldSize)
+    {
+        if (tensor.NumberOfElements % worldSize != 0)
+            throw new ArgumentException($"{tensor.NumberOfElements} elements do not split into {worldSize} equal slices.", nameof(tensor));
+        return tensor.NumberOfElements / worldSize;
+    }
+}
+
 /// <summary>World size 1: every collective is the identity, no NCCL involved (CPU runs and single-GPU runs).</summary>
 public sealed class SingleProcess : ICollectives
 {
@@ -106,14 +119,14 @@ public sealed partial class NcclCollectives : ICollectives
     public void ReduceScatterSum(Tensor tensor)
     {
         // NCCL works in place when the receive buffer is the send buffer's own slice.
-        var (ptr, slice) = (Pointer(tensor), SliceOf(tensor));
+        var (ptr, slice) = (Pointer(tensor), CollectiveSlices.Length(tensor, WorldSize));
         Nccl.ReduceScatter(ptr, ptr + (nint)(Rank * slice * tensor.ElementSize), slice, TypeOf(tensor.dtype), NcclRedOp.Sum, _comm, IntPtr.Zero);
     }
 
     /// <inheritdoc/>
     public void AllGather(Tensor tensor)
     {
-        var (ptr, slice) = (Pointer(tensor), SliceOf(tensor));
+        var (ptr, slice) = (Pointer(tensor), CollectiveSlices.Length(tensor, WorldSize));
         Nccl.AllGather(ptr + (nint)(Rank * slice * tensor.ElementSize), ptr, slice, TypeOf(tensor.dtype), _comm, IntPtr.Zero);
     }
 
@@ -123,13 +136,6 @@ public sealed partial class NcclCollectives : ICollectives
         if (!tensor.is_contiguous()) throw new ArgumentException("Collectives need a contiguous tensor.", nameof(tensor));
         if (tensor.device_type != DeviceType.CUDA) throw new ArgumentException($"NCCL works on CUDA tensors, not {tensor.device}.", nameof(tensor));
         return Pointers.Data(tensor);
-    }
-
-    long SliceOf(Tensor tensor)
-    {
-        if (tensor.NumberOfElements % WorldSize != 0)
-            throw new ArgumentException($"{tensor.NumberOfElements} elements do not split into {WorldSize} equal slices.", nameof(tensor));
-        return tensor.NumberOfElements / WorldSize;
     }
 
     /// <summary>The NCCL type of a tensor dtype.</summary>
